@@ -1,0 +1,266 @@
+//! The shim's config file (`config.toml` for the user, `shim.toml` for the
+//! system): its schema, and loading with errors that name file, line and key.
+//!
+//! A missing file is "not set"; a malformed one is an error. Both files have
+//! the same keys; which of them may loosen security is decided in
+//! [`crate::settings`].
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// One config file as written on disk, every key optional.
+#[derive(Debug, Default, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ConfigFile {
+    /// Mirror base URL, or several for failover in order.
+    pub mirror: Option<OneOrMany>,
+    /// Where the metadata lives, when not at `<mirror>/download-metadata.json`.
+    pub metadata_url: Option<String>,
+    /// PyPy mirror, handed to uv as `UV_PYPY_INSTALL_MIRROR`.
+    pub pypy_mirror: Option<String>,
+    /// Package index, handed to uv as `UV_DEFAULT_INDEX`.
+    pub index_url: Option<String>,
+    /// Astral mirror, handed to uv as `UV_ASTRAL_MIRROR_URL`.
+    pub astral_mirror: Option<String>,
+    /// Path of the real uv.
+    pub uv: Option<PathBuf>,
+    /// How long fetched metadata counts as fresh (humantime, e.g. `10m`).
+    #[serde(default, deserialize_with = "de_duration")]
+    pub ttl: Option<Duration>,
+    /// Whether DNS discovery may run.
+    pub dns: Option<bool>,
+    /// Domains to query instead of the resolver's search list.
+    pub dns_domains: Option<Vec<String>>,
+    /// Accept plain-http mirrors found by DNS (system file only).
+    pub allow_http: Option<bool>,
+    /// Hosts a DNS-found mirror may name outside the queried domain (system file only).
+    pub dns_allowed_hosts: Option<Vec<String>>,
+}
+
+/// A string or a list of strings.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    /// `mirror = "https://…"`
+    One(String),
+    /// `mirror = ["https://a…", "https://b…"]`
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    /// The values in order.
+    pub fn into_vec(self) -> Vec<String> {
+        match self {
+            OneOrMany::One(one) => vec![one],
+            OneOrMany::Many(many) => many,
+        }
+    }
+}
+
+fn de_duration<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<Duration>, D::Error> {
+    let text = String::deserialize(de)?;
+    humantime::parse_duration(&text)
+        .map(Some)
+        .map_err(|err| serde::de::Error::custom(format!("`{text}` is not a duration ({err}); write e.g. \"10m\" or \"1h\"")))
+}
+
+/// Why a config file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file exists but could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The file is not valid for our schema.
+    #[error("{path}:{line}: {what}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the offending key or value (0 when unknown).
+        line: usize,
+        /// What is wrong, naming the key.
+        what: String,
+    },
+}
+
+/// Loads a config file; `Ok(None)` when it does not exist.
+pub fn load(path: &Path) -> Result<Option<ConfigFile>, ConfigError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    parse(&text, path).map(Some)
+}
+
+/// Parses config text; `path` is only used in messages.
+pub fn parse(text: &str, path: &Path) -> Result<ConfigFile, ConfigError> {
+    let file: ConfigFile = toml::from_str(text).map_err(|err| {
+        let (line, key) = match err.span() {
+            Some(span) => locate(text, span.start),
+            None => (0, None),
+        };
+        let message = err.message().trim().to_string();
+        let what = match key {
+            Some(key) if !message.contains(&format!("`{key}`")) => {
+                format!("key `{key}`: {message}")
+            }
+            _ => message,
+        };
+        invalid(path, line, what)
+    })?;
+    check_urls(&file, text, path)?;
+    Ok(file)
+}
+
+fn invalid(path: &Path, line: usize, what: String) -> ConfigError {
+    ConfigError::Invalid {
+        path: path.to_path_buf(),
+        line,
+        what,
+    }
+}
+
+/// The 1-based line holding byte `offset`, and the key written on it, if any.
+fn locate(text: &str, offset: usize) -> (usize, Option<String>) {
+    let offset = offset.min(text.len());
+    let line = text[..offset].matches('\n').count() + 1;
+    let line_text = text.lines().nth(line - 1).unwrap_or("");
+    let key = line_text
+        .split_once('=')
+        .map(|(key, _)| key.trim().trim_matches('"').to_string())
+        .filter(|key| !key.is_empty() && !key.starts_with('#') && !key.starts_with('['));
+    (line, key)
+}
+
+/// The 1-based line where `key` is assigned, or 0.
+fn line_of_key(text: &str, key: &str) -> usize {
+    text.lines()
+        .position(|line| {
+            line.split_once('=')
+                .is_some_and(|(k, _)| k.trim().trim_matches('"') == key)
+        })
+        .map_or(0, |i| i + 1)
+}
+
+/// URL-valued keys must parse and use a scheme the shim can fetch.
+fn check_urls(file: &ConfigFile, text: &str, path: &Path) -> Result<(), ConfigError> {
+    let mut urls: Vec<(&str, &str)> = Vec::new();
+    if let Some(mirror) = &file.mirror {
+        match mirror {
+            OneOrMany::One(one) => urls.push(("mirror", one)),
+            OneOrMany::Many(many) => {
+                if many.is_empty() {
+                    return Err(invalid(
+                        path,
+                        line_of_key(text, "mirror"),
+                        "key `mirror`: the list is empty; name at least one mirror URL".into(),
+                    ));
+                }
+                urls.extend(many.iter().map(|m| ("mirror", m.as_str())));
+            }
+        }
+    }
+    for (key, value) in [
+        ("metadata-url", &file.metadata_url),
+        ("pypy-mirror", &file.pypy_mirror),
+        ("index-url", &file.index_url),
+        ("astral-mirror", &file.astral_mirror),
+    ] {
+        if let Some(value) = value {
+            urls.push((key, value));
+        }
+    }
+    for (key, value) in urls {
+        if let Err(problem) = crate::urls::parse_fetchable(value) {
+            return Err(invalid(
+                path,
+                line_of_key(text, key),
+                format!(
+                    "key `{key}`: `{}` is not a usable URL: {problem}",
+                    crate::redact::url(value)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(text: &str) -> Result<ConfigFile, ConfigError> {
+        parse(text, Path::new("/etc/uv/shim.toml"))
+    }
+
+    #[test]
+    fn reads_every_key() {
+        let file = parse_str(
+            r#"
+mirror = ["https://a.example/uv/", "https://b.example/uv/"]
+metadata-url = "https://a.example/uv/download-metadata.json"
+pypy-mirror = "https://a.example/pypy/"
+index-url = "https://a.example/pypi/simple"
+astral-mirror = "https://a.example/astral"
+uv = "/opt/uv/bin/uv"
+ttl = "10m"
+dns = false
+dns-domains = ["corp.example"]
+allow-http = true
+dns-allowed-hosts = ["m.other.example"]
+"#,
+        )
+        .unwrap();
+        assert_eq!(file.mirror.unwrap().into_vec().len(), 2);
+        assert_eq!(file.ttl, Some(Duration::from_secs(600)));
+        assert_eq!(file.dns, Some(false));
+        assert_eq!(file.uv, Some(PathBuf::from("/opt/uv/bin/uv")));
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_key() {
+        let err = parse_str("ttl = \"1m\"\nmirorr = \"https://x.example\"\n").unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("/etc/uv/shim.toml:2:"), "{text}");
+        assert!(text.contains("mirorr"), "{text}");
+    }
+
+    #[test]
+    fn wrong_type_names_the_key() {
+        let err = parse_str("\n\ndns = \"yes\"\n").unwrap_err().to_string();
+        assert!(err.starts_with("/etc/uv/shim.toml:3:"), "{err}");
+        assert!(err.contains("`dns`"), "{err}");
+    }
+
+    #[test]
+    fn bad_duration_names_the_key() {
+        let err = parse_str("ttl = \"soon\"\n").unwrap_err().to_string();
+        assert!(err.contains(":1:") && err.contains("ttl") && err.contains("soon"), "{err}");
+    }
+
+    #[test]
+    fn bad_url_names_the_key_and_hides_credentials() {
+        let err = parse_str("index-url = \"ftp://u:pw@x.example/\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(":1:") && err.contains("index-url"), "{err}");
+        assert!(!err.contains("pw"), "{err}");
+    }
+
+    #[test]
+    fn missing_file_is_not_set() {
+        assert!(load(Path::new("/nonexistent/uv-shim/config.toml")).unwrap().is_none());
+    }
+}

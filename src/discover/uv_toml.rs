@@ -1,0 +1,226 @@
+//! Source 4: uv's own system config, `/etc/uv/uv.toml` (`python-install-mirror`,
+//! `pypy-install-mirror`, `python-downloads-json-url`).
+//!
+//! Also predicts which mirror settings uv itself will apply, from the user's
+//! variables and the `uv.toml` files uv reads, because uv refuses a mirror
+//! variable next to metadata whose URLs already point at the mirror: where uv
+//! applies a mirror, the metadata handed to it must keep the upstream prefix.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::{Chosen, MetadataPlan, SourceReport, Status};
+use crate::env_vars::{EnvVars, Lookup};
+use crate::settings::{Layer, Origin};
+
+/// The keys of uv's config that matter here; uv's other keys are ignored.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct UvToml {
+    python_install_mirror: Option<String>,
+    pypy_install_mirror: Option<String>,
+    python_downloads_json_url: Option<String>,
+}
+
+fn read(path: &Path) -> Result<Option<UvToml>, String> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(format!("cannot read {}: {err}", path.display())),
+    };
+    toml::from_str::<UvToml>(&text)
+        .map(|mut file| {
+            for value in [
+                &mut file.python_install_mirror,
+                &mut file.pypy_install_mirror,
+                &mut file.python_downloads_json_url,
+            ] {
+                *value = value.take().filter(|v| !v.trim().is_empty());
+            }
+            Some(file)
+        })
+        .map_err(|err| {
+            let line = err
+                .span()
+                .map_or(0, |s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            format!("{}:{line}: {}", path.display(), err.message().trim())
+        })
+}
+
+/// Consults `<system dir>/uv.toml` as a mirror source.
+pub fn consult(path: &Path) -> (SourceReport, Option<(Chosen, Layer)>) {
+    let mut line = SourceReport {
+        name: "uv.toml",
+        location: path.display().to_string(),
+        status: Status::NotSet("no such file".into()),
+        details: Vec::new(),
+    };
+    let file = match read(path) {
+        Ok(Some(file)) => file,
+        Ok(None) => return (line, None),
+        Err(err) => {
+            line.status = Status::Error(err);
+            return (line, None);
+        }
+    };
+    let origin = Origin::UvToml(path.to_path_buf());
+    let mirror = file
+        .python_install_mirror
+        .as_deref()
+        .and_then(|m| crate::urls::parse_fetchable(m).ok());
+    let chosen = match (&file.python_downloads_json_url, mirror) {
+        (Some(json), mirror) => {
+            let remote = url::Url::parse(json)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https"));
+            Some(Chosen {
+                origin,
+                bases: mirror.into_iter().collect(),
+                metadata: match remote {
+                    Some(url) => MetadataPlan::Fetch(vec![url]),
+                    None => MetadataPlan::UvReadsItself(json.clone()),
+                },
+            })
+        }
+        (None, Some(mirror)) => Some(Chosen {
+            origin,
+            metadata: MetadataPlan::Fetch(vec![crate::urls::metadata_url_of(&mirror)]),
+            bases: vec![mirror],
+        }),
+        (None, None) => {
+            line.status = Status::NotSet(
+                "no `python-install-mirror` or `python-downloads-json-url`".into(),
+            );
+            None
+        }
+    };
+    (line, chosen.map(|c| (c, Layer::default())))
+}
+
+/// Mirror settings that uv will apply by itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UvOwn {
+    /// `UV_PYTHON_INSTALL_MIRROR` or `python-install-mirror`, and where it is set.
+    pub python_install_mirror: Option<(String, String)>,
+    /// `UV_PYPY_INSTALL_MIRROR` or `pypy-install-mirror`, and where it is set.
+    pub pypy_install_mirror: Option<(String, String)>,
+}
+
+/// The `uv.toml` files uv reads, in uv's order: the user's, then the first
+/// system file found (`$XDG_CONFIG_DIRS/uv/uv.toml`, then `/etc/uv/uv.toml`).
+pub fn uv_config_files(env: Lookup) -> Vec<PathBuf> {
+    if env(EnvVars::UV_NO_CONFIG).is_some() {
+        return Vec::new();
+    }
+    if let Some(file) = env(EnvVars::UV_CONFIG_FILE) {
+        return vec![PathBuf::from(file)];
+    }
+    let mut files = Vec::new();
+    let user_dir = env(EnvVars::XDG_CONFIG_HOME)
+        .map(PathBuf::from)
+        .or_else(|| env(EnvVars::HOME).map(|h| PathBuf::from(h).join(".config")));
+    if let Some(dir) = user_dir {
+        files.push(dir.join("uv").join("uv.toml"));
+    }
+    let xdg_dirs = env(EnvVars::XDG_CONFIG_DIRS).unwrap_or_else(|| "/etc/xdg".into());
+    let system = xdg_dirs
+        .split(':')
+        .take_while(|d| !d.is_empty())
+        .map(|d| Path::new(d).join("uv").join("uv.toml"))
+        .chain(std::iter::once(PathBuf::from("/etc/uv/uv.toml")))
+        .find(|p| p.is_file());
+    files.extend(system);
+    files
+}
+
+/// Predicts the mirror settings uv applies by itself.
+pub fn predict(env: Lookup) -> UvOwn {
+    let mut own = UvOwn {
+        python_install_mirror: env(EnvVars::UV_PYTHON_INSTALL_MIRROR)
+            .map(|v| (v, format!("env {}", EnvVars::UV_PYTHON_INSTALL_MIRROR))),
+        pypy_install_mirror: env(EnvVars::UV_PYPY_INSTALL_MIRROR)
+            .map(|v| (v, format!("env {}", EnvVars::UV_PYPY_INSTALL_MIRROR))),
+    };
+    for path in uv_config_files(env) {
+        let Ok(Some(file)) = read(&path) else {
+            continue;
+        };
+        let place = path.display().to_string();
+        if own.python_install_mirror.is_none() {
+            own.python_install_mirror = file.python_install_mirror.map(|v| (v, place.clone()));
+        }
+        if own.pypy_install_mirror.is_none() {
+            own.pypy_install_mirror = file.pypy_install_mirror.map(|v| (v, place));
+        }
+    }
+    own
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mirror_only_fetches_its_metadata() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("uv.toml");
+        std::fs::write(
+            &path,
+            "python-install-mirror = \"https://m.example/pbs\"\n[pip]\nindex-url = \"x\"\n",
+        )
+        .unwrap();
+        let (_, chosen) = consult(&path);
+        let (chosen, _) = chosen.unwrap();
+        assert_eq!(
+            chosen.metadata,
+            MetadataPlan::Fetch(vec![
+                url::Url::parse("https://m.example/pbs/download-metadata.json").unwrap()
+            ])
+        );
+    }
+
+    #[test]
+    fn local_json_is_left_to_uv_and_remote_is_fetched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("uv.toml");
+        std::fs::write(&path, "python-downloads-json-url = \"/srv/meta.json\"\n").unwrap();
+        let (chosen, _) = consult(&path).1.unwrap();
+        assert_eq!(chosen.metadata, MetadataPlan::UvReadsItself("/srv/meta.json".into()));
+        std::fs::write(&path, "python-downloads-json-url = \"https://m.example/meta.json\"\n").unwrap();
+        let (chosen, _) = consult(&path).1.unwrap();
+        assert!(matches!(chosen.metadata, MetadataPlan::Fetch(_)));
+    }
+
+    #[test]
+    fn broken_file_is_an_error_with_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("uv.toml");
+        std::fs::write(&path, "a = 1\npython-install-mirror = [\n").unwrap();
+        let (line, chosen) = consult(&path);
+        assert!(chosen.is_none());
+        assert!(matches!(line.status, Status::Error(ref e) if e.contains(":2:") || e.contains(":3:")), "{:?}", line.status);
+    }
+
+    #[test]
+    fn predicts_from_user_variable_and_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("uv")).unwrap();
+        std::fs::write(
+            dir.path().join("uv/uv.toml"),
+            "python-install-mirror = \"https://cfg.example/\"\n",
+        )
+        .unwrap();
+        let home = dir.path().to_string_lossy().to_string();
+        let env = move |name: &str| match name {
+            "XDG_CONFIG_HOME" => Some(home.clone()),
+            "UV_PYPY_INSTALL_MIRROR" => Some("https://pypy.example/".to_string()),
+            _ => None,
+        };
+        let own = predict(&env);
+        assert_eq!(own.python_install_mirror.unwrap().0, "https://cfg.example/");
+        assert_eq!(own.pypy_install_mirror.unwrap().0, "https://pypy.example/");
+        let no_config = |name: &str| (name == "UV_NO_CONFIG").then(|| "1".to_string());
+        assert_eq!(predict(&no_config), UvOwn::default());
+    }
+}

@@ -1,0 +1,240 @@
+//! Finding the real uv and learning its version.
+//!
+//! Order: `UV_SHIM_REAL_UV`, the config key `uv`, then the first `uv` on
+//! `PATH` that is not this binary. "Not this binary" compares file identity
+//! (device and inode on Unix), not names, so links and copies under other
+//! names are recognised. The version is learnt once per binary (path, size,
+//! mtime) and cached.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use crate::cache::{self, Cache};
+use crate::settings::{Origin, Sourced};
+
+/// uv's first version that reads `UV_PYTHON_DOWNLOADS_JSON_URL`.
+pub const FIRST_JSON_URL_VERSION: Version = Version(0, 6, 13);
+
+/// A uv version (major, minor, patch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Version(pub u32, pub u32, pub u32);
+
+impl std::fmt::Display for Version {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}.{}", self.0, self.1, self.2)
+    }
+}
+
+impl Version {
+    /// Parses `0.6.13`, or the output of `uv --version` (`uv 0.6.13 (abc 2025-01-01)`).
+    pub fn parse(text: &str) -> Option<Version> {
+        let word = text
+            .split_whitespace()
+            .find(|w| w.starts_with(|c: char| c.is_ascii_digit()))?;
+        let mut parts = word
+            .split(['.', '-', '+'])
+            .map(|p| p.parse::<u32>().ok());
+        Some(Version(parts.next()??, parts.next()??, parts.next().flatten().unwrap_or(0)))
+    }
+
+    /// Whether this uv reads `UV_PYTHON_DOWNLOADS_JSON_URL`.
+    pub fn reads_json_url(self) -> bool {
+        self >= FIRST_JSON_URL_VERSION
+    }
+}
+
+/// Why the real uv could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum RealUvError {
+    /// The path given does not exist or is not a file.
+    #[error("the real uv named by {origin} does not exist: {path}")]
+    Missing {
+        /// The path.
+        path: PathBuf,
+        /// Where it was named.
+        origin: Origin,
+    },
+    /// The path given is this shim.
+    #[error("{origin} names {path}, which is uv-shim itself, not the real uv; point it at the real uv binary")]
+    IsShim {
+        /// The path.
+        path: PathBuf,
+        /// Where it was named.
+        origin: Origin,
+    },
+    /// No other uv on PATH.
+    #[error("no real uv found on PATH (only uv-shim itself); install uv, or set UV_SHIM_REAL_UV or `uv = \"…\"` in the config")]
+    NotFound,
+}
+
+/// A file's identity: what makes two paths the same binary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Identity {
+    dev: u64,
+    ino: u64,
+}
+
+/// The identity of the file at `path` (following links).
+#[cfg(unix)]
+pub fn identity(path: &Path) -> Option<Identity> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).ok()?;
+    Some(Identity {
+        dev: meta.dev(),
+        ino: meta.ino(),
+    })
+}
+
+/// The identity of the file at `path` (its canonical path's hash on Windows).
+#[cfg(not(unix))]
+pub fn identity(path: &Path) -> Option<Identity> {
+    let canonical = std::fs::canonicalize(path).ok()?;
+    let key = canonical.to_string_lossy().to_lowercase();
+    let digest = cache::key(&key);
+    Some(Identity {
+        dev: 0,
+        ino: u64::from_str_radix(&digest[..16], 16).ok()?,
+    })
+}
+
+/// The executable name of uv on this platform.
+const UV_EXE: &str = if cfg!(windows) { "uv.exe" } else { "uv" };
+
+/// Finds the real uv.
+pub fn find(
+    configured: Option<&Sourced<PathBuf>>,
+    path_var: Option<OsString>,
+    me: Option<Identity>,
+) -> Result<Sourced<PathBuf>, RealUvError> {
+    if let Some(configured) = configured {
+        let path = &configured.value;
+        let Some(id) = identity(path).filter(|_| path.is_file()) else {
+            return Err(RealUvError::Missing {
+                path: path.clone(),
+                origin: configured.origin.clone(),
+            });
+        };
+        if Some(id) == me {
+            return Err(RealUvError::IsShim {
+                path: path.clone(),
+                origin: configured.origin.clone(),
+            });
+        }
+        return Ok(configured.clone());
+    }
+    let path_var = path_var.unwrap_or_default();
+    for dir in std::env::split_paths(&path_var) {
+        let candidate = dir.join(UV_EXE);
+        let Some(id) = identity(&candidate) else {
+            continue;
+        };
+        if Some(id) == me || !is_executable(&candidate) {
+            continue;
+        }
+        return Ok(Sourced::new(candidate, Origin::Env(crate::env_vars::EnvVars::PATH)));
+    }
+    Err(RealUvError::NotFound)
+}
+
+#[cfg(unix)]
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(not(unix))]
+fn is_executable(path: &Path) -> bool {
+    path.is_file()
+}
+
+/// Where a version came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionSource {
+    /// Read from the cache.
+    Cached,
+    /// Learnt now by running `uv --version`.
+    Probed,
+}
+
+/// The real uv's version, from the cache or by running `uv --version` once.
+pub fn version(cache: &Cache, uv: &Path) -> Result<(Version, VersionSource), String> {
+    let meta = std::fs::metadata(uv).map_err(|e| format!("cannot stat {}: {e}", uv.display()))?;
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    let stamp = format!("{}\n{}\n{}", uv.display(), meta.len(), mtime);
+    let file = cache.keyed("uv-version", &uv.to_string_lossy());
+    if let Ok(text) = std::fs::read_to_string(&file)
+        && let Some((cached_stamp, version)) = text.rsplit_once('\n').map(|(a, b)| (a.trim_end(), b))
+        && cached_stamp == stamp
+        && let Some(version) = Version::parse(version)
+    {
+        return Ok((version, VersionSource::Cached));
+    }
+    let output = std::process::Command::new(uv)
+        .arg("--version")
+        .env(crate::env_vars::EnvVars::UV_SHIM_DISABLE, "1")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run {} --version: {e}", uv.display()))?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let version = Version::parse(&text).ok_or_else(|| {
+        format!(
+            "`{} --version` printed no version: {:?}",
+            uv.display(),
+            text.trim()
+        )
+    })?;
+    let _ = cache::write_atomic(&file, format!("{stamp}\n{version}").as_bytes());
+    Ok((version, VersionSource::Probed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_uv_version_lines() {
+        assert_eq!(Version::parse("uv 0.13.9 (x86_64-unknown-linux-gnu)"), Some(Version(0, 13, 9)));
+        assert_eq!(Version::parse("uv 0.5.31"), Some(Version(0, 5, 31)));
+        assert_eq!(Version::parse("uv 0.6.13 (a1b2 2025-04-01)"), Some(Version(0, 6, 13)));
+        assert_eq!(Version::parse("nonsense"), None);
+    }
+
+    #[test]
+    fn json_url_threshold() {
+        assert!(!Version(0, 6, 12).reads_json_url());
+        assert!(Version(0, 6, 13).reads_json_url());
+        assert!(Version(0, 13, 9).reads_json_url());
+        assert!(!Version(0, 5, 31).reads_json_url());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn path_search_skips_this_binary_by_identity() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = dir.path().join("a");
+        let second = dir.path().join("b");
+        std::fs::create_dir_all(&first).unwrap();
+        std::fs::create_dir_all(&second).unwrap();
+        let shim = dir.path().join("shim-binary");
+        std::fs::write(&shim, "#!/bin/sh\n").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::os::unix::fs::symlink(&shim, first.join("uv")).unwrap();
+        std::fs::copy(&shim, second.join("uv")).unwrap();
+        let me = identity(&shim);
+        let path = std::env::join_paths([&first, &second]).unwrap();
+        let found = find(None, Some(path.clone()), me).unwrap();
+        assert_eq!(found.value, second.join("uv"));
+        // Only the shim on PATH: a clear error, never a loop.
+        std::fs::remove_file(second.join("uv")).unwrap();
+        assert!(matches!(find(None, Some(path), me), Err(RealUvError::NotFound)));
+        // Configured to point at the shim itself.
+        let configured = Sourced::new(first.join("uv"), Origin::Default);
+        assert!(matches!(find(Some(&configured), None, me), Err(RealUvError::IsShim { .. })));
+    }
+}

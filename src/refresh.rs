@@ -1,0 +1,313 @@
+//! Keeps a validated copy of the mirror's metadata in the cache.
+//!
+//! The warm path reads one small state file and stats the JSON beside it: no
+//! network, no JSON parsing. Only a missing or stale copy takes the lock and
+//! goes to the network; whoever waited on the lock then finds the copy fresh
+//! and makes no request of its own. A response that fails validation never
+//! replaces a good copy.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use url::Url;
+
+use crate::cache::{self, Cache, State};
+use crate::fetch::{self, Fetched, Validators};
+use crate::metadata::{self, Rewrite};
+
+/// After a failed attempt, further attempts wait this long (at most the TTL),
+/// so a dead mirror costs one timeout per interval, not one per `uv` call.
+pub const FAILURE_BACKOFF: Duration = Duration::from_secs(60);
+
+/// What to keep fresh.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// Metadata URLs in failover order.
+    pub sources: Vec<Url>,
+    /// How URLs are handed to uv.
+    pub rewrite: Rewrite,
+    /// How long a copy counts as fresh.
+    pub ttl: Duration,
+    /// Time limit of one request.
+    pub timeout: Duration,
+    /// Revalidate now, whatever the TTL and backoff say.
+    pub force: bool,
+}
+
+impl Request {
+    /// The cache identity: every source and the rewrite policy.
+    pub fn identity(&self) -> String {
+        let mut identity = String::from(self.rewrite.tag());
+        for source in &self.sources {
+            identity.push('\n');
+            identity.push_str(source.as_str());
+        }
+        identity
+    }
+}
+
+/// The result of [`ensure`].
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// The cached copy is fresh; nothing was fetched.
+    Fresh(Copy),
+    /// A new body was fetched and validated.
+    Fetched(Copy),
+    /// The server confirmed the cached copy (304).
+    Revalidated(Copy),
+    /// Refreshing failed; the last good copy is used.
+    Stale {
+        /// The copy.
+        copy: Copy,
+        /// Why refreshing failed.
+        error: String,
+        /// Whether the failure happened in this call (else it is remembered from an earlier one).
+        now: bool,
+    },
+    /// There is no usable copy.
+    Unavailable {
+        /// Why.
+        error: String,
+        /// Whether the failure happened in this call.
+        now: bool,
+    },
+}
+
+/// A good copy in the cache.
+#[derive(Debug, Clone)]
+pub struct Copy {
+    /// The JSON file handed to uv.
+    pub json: PathBuf,
+    /// Its state.
+    pub state: State,
+}
+
+impl Outcome {
+    /// The copy uv can use, if any.
+    pub fn copy(&self) -> Option<&Copy> {
+        match self {
+            Outcome::Fresh(c) | Outcome::Fetched(c) | Outcome::Revalidated(c) => Some(c),
+            Outcome::Stale { copy, .. } => Some(copy),
+            Outcome::Unavailable { .. } => None,
+        }
+    }
+}
+
+fn whole(json: &Path, state: &State) -> bool {
+    state.has_copy() && std::fs::metadata(json).is_ok_and(|m| m.len() == state.size)
+}
+
+/// For `file` sources the validator is the file's size and mtime, checked on every call.
+fn file_validator(url: &Url) -> Option<String> {
+    let path = url.to_file_path().ok()?;
+    let meta = std::fs::metadata(path).ok()?;
+    let mtime = meta
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_nanos();
+    Some(format!("file:{}:{mtime}", meta.len()))
+}
+
+fn is_fresh(request: &Request, state: &State, now: u64) -> bool {
+    let source = request.sources.iter().find(|s| s.as_str() == state.source);
+    match source {
+        Some(url) if url.scheme() == "file" => {
+            file_validator(url).is_some_and(|v| state.etag.as_deref() == Some(v.as_str()))
+        }
+        Some(_) => state.age(now) < request.ttl,
+        // The copy came from a source no longer configured.
+        None => false,
+    }
+}
+
+fn backing_off(request: &Request, state: &State, now: u64) -> bool {
+    let backoff = FAILURE_BACKOFF.min(request.ttl).as_secs();
+    state.failed > 0 && now.saturating_sub(state.failed) < backoff
+}
+
+/// Makes sure a validated copy is in the cache, fetching only when needed.
+pub fn ensure(cache: &Cache, request: &Request) -> Outcome {
+    let entry = cache.metadata(&request.identity());
+    let now = cache::now_secs();
+    if !request.force
+        && let Some(outcome) = decide_without_network(&entry, request, now)
+    {
+        return outcome;
+    }
+    // Several sources may each take the full timeout; waiting longer than that is pointless.
+    let wait = request.timeout * request.sources.len().max(1) as u32 + Duration::from_secs(1);
+    let _lock = match cache::lock(&entry.lock, wait) {
+        Ok(Some(lock)) => Some(lock),
+        Ok(None) => {
+            // Someone else is still fetching: use what is there rather than pile on.
+            let error = "another uv-shim is still refreshing the metadata".to_string();
+            return match State::read(&entry.state).filter(|s| whole(&entry.json, s)) {
+                Some(state) => Outcome::Stale {
+                    copy: Copy {
+                        json: entry.json.clone(),
+                        state,
+                    },
+                    error,
+                    now: true,
+                },
+                None => Outcome::Unavailable { error, now: true },
+            };
+        }
+        Err(err) => {
+            // An unwritable cache must not stop uv: go on without the lock.
+            crate::log::debug(|| format!("cannot lock {}: {err}", entry.lock.display()));
+            None
+        }
+    };
+    // Whoever held the lock may have refreshed the copy meanwhile.
+    if !request.force
+        && let Some(outcome) = decide_without_network(&entry, request, cache::now_secs())
+    {
+        return outcome;
+    }
+    fetch_sources(&entry, request)
+}
+
+fn decide_without_network(entry: &cache::Entry, request: &Request, now: u64) -> Option<Outcome> {
+    let state = State::read(&entry.state)?;
+    let copy = whole(&entry.json, &state).then(|| Copy {
+        json: entry.json.clone(),
+        state: state.clone(),
+    });
+    match copy {
+        Some(copy) if is_fresh(request, &state, now) => Some(Outcome::Fresh(copy)),
+        Some(copy) if backing_off(request, &state, now) => Some(Outcome::Stale {
+            copy,
+            error: state.error.clone().unwrap_or_default(),
+            now: false,
+        }),
+        None if backing_off(request, &state, now) => Some(Outcome::Unavailable {
+            error: state.error.clone().unwrap_or_default(),
+            now: false,
+        }),
+        _ => None,
+    }
+}
+
+fn fetch_sources(entry: &cache::Entry, request: &Request) -> Outcome {
+    let previous = State::read(&entry.state).filter(|s| whole(&entry.json, s));
+    let mut errors = Vec::new();
+    for source in &request.sources {
+        match fetch_one(entry, request, source, previous.as_ref()) {
+            Ok(outcome) => return outcome,
+            Err(error) => {
+                crate::log::debug(|| format!("metadata source failed: {error}"));
+                errors.push(error);
+            }
+        }
+    }
+    let error = if errors.is_empty() {
+        "no metadata source is configured".to_string()
+    } else {
+        errors.join("; ")
+    };
+    let now = cache::now_secs();
+    let mut state = previous.clone().unwrap_or_default();
+    state.failed = now;
+    state.error = Some(error.clone());
+    if previous.is_none() {
+        // Remember the failure (for the backoff) without claiming a copy.
+        state.fetched = 0;
+        state.size = 0;
+    }
+    if let Err(err) = cache::write_atomic(&entry.state, state.render().as_bytes()) {
+        crate::log::debug(|| format!("cannot write {}: {err}", entry.state.display()));
+    }
+    match previous {
+        Some(_) => Outcome::Stale {
+            copy: Copy {
+                json: entry.json.clone(),
+                state,
+            },
+            error,
+            now: true,
+        },
+        None => Outcome::Unavailable { error, now: true },
+    }
+}
+
+fn fetch_one(
+    entry: &cache::Entry,
+    request: &Request,
+    source: &Url,
+    previous: Option<&State>,
+) -> Result<Outcome, String> {
+    let same_source = previous.filter(|p| p.source == source.as_str());
+    let now = cache::now_secs();
+    if source.scheme() == "file" {
+        let validator = file_validator(source);
+        if let (Some(prev), Some(v)) = (same_source, &validator)
+            && prev.etag.as_deref() == Some(v.as_str())
+        {
+            return Ok(Outcome::Revalidated(confirm(entry, prev, now)?));
+        }
+    }
+    let validators = same_source
+        .map(|p| Validators {
+            etag: p.etag.clone(),
+            last_modified: p.last_modified.clone(),
+        })
+        .unwrap_or_default();
+    match fetch::fetch(source, &validators, request.timeout).map_err(|e| e.to_string())? {
+        Fetched::NotModified => match same_source {
+            Some(prev) => Ok(Outcome::Revalidated(confirm(entry, prev, now)?)),
+            None => Err(format!(
+                "{} answered 304 Not Modified to a request without validators",
+                crate::redact::url(source.as_str())
+            )),
+        },
+        Fetched::Body { body, validators } => {
+            let validated =
+                metadata::validate(&body, source, &request.rewrite).map_err(|e| e.to_string())?;
+            let etag = if source.scheme() == "file" {
+                file_validator(source)
+            } else {
+                validators.etag
+            };
+            let state = State {
+                source: source.to_string(),
+                fetched: now,
+                size: validated.json.len() as u64,
+                entries: validated.entries as u64,
+                etag,
+                last_modified: validators.last_modified,
+                failed: 0,
+                error: None,
+            };
+            let write = |path: &Path, bytes: &[u8]| {
+                cache::write_atomic(path, bytes)
+                    .map_err(|err| format!("cannot write the cache file {}: {err}", path.display()))
+            };
+            // JSON first, then the state that vouches for it.
+            write(&entry.json, &validated.json)?;
+            write(&entry.state, state.render().as_bytes())?;
+            Ok(Outcome::Fetched(Copy {
+                json: entry.json.clone(),
+                state,
+            }))
+        }
+    }
+}
+
+fn confirm(entry: &cache::Entry, previous: &State, now: u64) -> Result<Copy, String> {
+    let state = State {
+        fetched: now,
+        failed: 0,
+        error: None,
+        ..previous.clone()
+    };
+    cache::write_atomic(&entry.state, state.render().as_bytes()).map_err(|err| {
+        format!("cannot write the cache file {}: {err}", entry.state.display())
+    })?;
+    Ok(Copy {
+        json: entry.json.clone(),
+        state,
+    })
+}

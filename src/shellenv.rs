@@ -1,0 +1,61 @@
+//! Rendering variables for `uv-shim env`, quoted for each shell so that
+//! `eval` never runs anything that came from a mirror or a DNS answer.
+
+use crate::cli::Shell;
+
+/// The variables as `shell` source text.
+pub fn render(shell: Shell, vars: &[(&str, String)]) -> String {
+    match shell {
+        Shell::Sh => vars
+            .iter()
+            .map(|(name, value)| format!("export {name}={}\n", sh_quote(value)))
+            .collect(),
+        Shell::Fish => vars
+            .iter()
+            .map(|(name, value)| format!("set -gx {name} {}\n", fish_quote(value)))
+            .collect(),
+        Shell::Powershell => vars
+            .iter()
+            .map(|(name, value)| format!("$env:{name} = '{}'\n", value.replace('\'', "''")))
+            .collect(),
+        Shell::Json => {
+            let map: serde_json::Map<String, serde_json::Value> = vars
+                .iter()
+                .map(|(name, value)| (name.to_string(), serde_json::Value::String(value.clone())))
+                .collect();
+            format!("{}\n", serde_json::Value::Object(map))
+        }
+    }
+}
+
+fn sh_quote(value: &str) -> String {
+    format!("'{}'", value.replace('\'', r"'\''"))
+}
+
+fn fish_quote(value: &str) -> String {
+    format!("'{}'", value.replace('\\', r"\\").replace('\'', r"\'"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_hostile_values() {
+        let vars = [("UV_DEFAULT_INDEX", "https://x.example/'; rm -rf / #".to_string())];
+        assert_eq!(
+            render(Shell::Sh, &vars),
+            "export UV_DEFAULT_INDEX='https://x.example/'\\''; rm -rf / #'\n"
+        );
+        assert_eq!(
+            render(Shell::Fish, &vars),
+            "set -gx UV_DEFAULT_INDEX 'https://x.example/\\'; rm -rf / #'\n"
+        );
+        assert_eq!(
+            render(Shell::Powershell, &vars),
+            "$env:UV_DEFAULT_INDEX = 'https://x.example/''; rm -rf / #'\n"
+        );
+        let json: serde_json::Value = serde_json::from_str(&render(Shell::Json, &vars)).unwrap();
+        assert_eq!(json["UV_DEFAULT_INDEX"], "https://x.example/'; rm -rf / #");
+    }
+}

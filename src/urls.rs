@@ -1,0 +1,88 @@
+//! URL rules shared by config, discovery and metadata: which schemes the
+//! shim fetches, how a mirror base names its metadata file.
+
+use url::Url;
+
+/// Name of the metadata file inside a mirror.
+pub const METADATA_FILE: &str = "download-metadata.json";
+
+/// The prefix of CPython downloads in uv's built-in list; `UV_PYTHON_INSTALL_MIRROR` replaces it.
+pub const UPSTREAM_CPYTHON: &str =
+    "https://github.com/astral-sh/python-build-standalone/releases/download/";
+
+/// The prefix of PyPy downloads in uv's built-in list; `UV_PYPY_INSTALL_MIRROR` replaces it.
+pub const UPSTREAM_PYPY: &str = "https://downloads.python.org/pypy/";
+
+/// Parses a URL the shim can fetch: `http`, `https` or `file`. An absolute
+/// path is taken as a `file` URL.
+pub fn parse_fetchable(raw: &str) -> Result<Url, String> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Err("it is empty".into());
+    }
+    if std::path::Path::new(raw).is_absolute() && !raw.contains("://") {
+        return Url::from_file_path(raw).map_err(|()| "not an absolute path".to_string());
+    }
+    let url = Url::parse(raw).map_err(|err| err.to_string())?;
+    match url.scheme() {
+        "http" | "https" | "file" => Ok(url),
+        other => Err(format!(
+            "scheme `{other}` is not supported (use https, http or file)"
+        )),
+    }
+}
+
+/// The base with exactly one trailing slash, so joining keeps its last segment.
+pub fn as_base(url: &Url) -> Url {
+    let mut base = url.clone();
+    if !base.path().ends_with('/') {
+        let path = format!("{}/", base.path());
+        base.set_path(&path);
+    }
+    base
+}
+
+/// `<base>/download-metadata.json`.
+pub fn metadata_url_of(base: &Url) -> Url {
+    as_base(base)
+        .join(METADATA_FILE)
+        .expect("joining a plain file name onto a base URL cannot fail")
+}
+
+/// The base as text without a trailing slash, as uv's mirror variables expect.
+pub fn mirror_value(base: &Url) -> String {
+    base.as_str().trim_end_matches('/').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_url_keeps_last_segment() {
+        let base = Url::parse("https://m.example/uv").unwrap();
+        assert_eq!(
+            metadata_url_of(&base).as_str(),
+            "https://m.example/uv/download-metadata.json"
+        );
+        let base = Url::parse("https://m.example/uv/").unwrap();
+        assert_eq!(
+            metadata_url_of(&base).as_str(),
+            "https://m.example/uv/download-metadata.json"
+        );
+    }
+
+    #[test]
+    fn paths_become_file_urls() {
+        assert_eq!(
+            parse_fetchable("/srv/mirror").unwrap().as_str(),
+            "file:///srv/mirror"
+        );
+    }
+
+    #[test]
+    fn other_schemes_are_refused() {
+        assert!(parse_fetchable("ftp://x.example/").unwrap_err().contains("ftp"));
+        assert!(parse_fetchable("").is_err());
+    }
+}
