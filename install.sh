@@ -1,0 +1,111 @@
+#!/bin/sh
+# Build uv-shim from this checkout and install it as `uv-shim` plus a `uv` link.
+#
+#   ./install.sh [--bin-dir DIR] [--no-doctor]
+#
+# Default bin dir: /usr/local/bin as root, else ~/.local/bin. Safe to run again.
+# The real uv is never deleted: a real uv already sitting at DIR/uv is moved to
+# DIR/uv-real, and its path is recorded (key `uv`) in the shim's config, which
+# is the system config (/etc/uv/shim.toml) as root, else the user config.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+bin_dir=""
+run_doctor=1
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --bin-dir) bin_dir=${2:?--bin-dir needs a folder}; shift 2 ;;
+        --bin-dir=*) bin_dir=${1#--bin-dir=}; shift ;;
+        --no-doctor) run_doctor=0; shift ;;
+        -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "install.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+    esac
+done
+
+say() { printf 'install.sh: %s\n' "$*"; }
+die() { printf 'install.sh: error: %s\n' "$*" >&2; exit 1; }
+
+if [ -z "$bin_dir" ]; then
+    if [ "$(id -u)" = 0 ]; then bin_dir=/usr/local/bin; else bin_dir="$HOME/.local/bin"; fi
+fi
+if [ "$(id -u)" = 0 ]; then
+    config="${UV_SHIM_SYSTEM_CONFIG_DIR:-/etc/uv}/shim.toml"
+else
+    config="${UV_SHIM_CONFIG:-${XDG_CONFIG_HOME:-$HOME/.config}/uv-shim/config.toml}"
+fi
+
+command -v cargo >/dev/null 2>&1 || die "cargo is needed to build uv-shim (https://rustup.rs)"
+say "building uv-shim (release)"
+cargo build --release --locked --manifest-path "$here/Cargo.toml"
+built="$here/target/release/uv-shim"
+[ -x "$built" ] || die "the build did not produce $built"
+
+mkdir -p "$bin_dir"
+bin_dir=$(cd "$bin_dir" && pwd)
+shim="$bin_dir/uv-shim"
+link="$bin_dir/uv"
+
+# Replace the binary atomically, so a running `uv` never sees half a file.
+cp "$built" "$shim.tmp.$$"
+chmod 755 "$shim.tmp.$$"
+mv -f "$shim.tmp.$$" "$shim"
+say "installed $shim"
+
+same_file() { [ -e "$1" ] && [ -e "$2" ] && [ "$(stat -L -c '%d:%i' "$1")" = "$(stat -L -c '%d:%i' "$2")" ]; }
+
+real_uv=""
+if [ -e "$link" ] || [ -L "$link" ]; then
+    if same_file "$link" "$shim"; then
+        : # Already our link.
+    else
+        # A real uv lives where the link must go: keep it beside, never delete it.
+        real_uv="$bin_dir/uv-real"
+        [ -e "$real_uv" ] && die "$link is not uv-shim and $real_uv exists too; move one of them away first"
+        mv "$link" "$real_uv"
+        say "moved the real uv from $link to $real_uv"
+    fi
+fi
+ln -sfn uv-shim "$link"
+say "linked $link -> uv-shim"
+
+# Where would the shim find the real uv by itself? The first uv on PATH that is not the shim.
+if [ -z "$real_uv" ]; then
+    old_ifs=$IFS; IFS=:
+    for dir in $PATH; do
+        [ -n "$dir" ] && [ -x "$dir/uv" ] || continue
+        same_file "$dir/uv" "$shim" && continue
+        real_uv="$dir/uv"
+        break
+    done
+    IFS=$old_ifs
+    [ -n "$real_uv" ] && say "the real uv is $real_uv (found on PATH; nothing to record)" && real_uv=""
+fi
+
+if [ -n "$real_uv" ]; then
+    mkdir -p "$(dirname "$config")"
+    line="uv = \"$real_uv\""
+    if [ -f "$config" ] && grep -Eq '^[[:space:]]*uv[[:space:]]*=' "$config"; then
+        if grep -Fxq "$line" "$config"; then
+            say "$config already records the real uv"
+        else
+            say "$config already names a real uv; left as it is (wanted: $line)"
+        fi
+    else
+        tmp="$config.tmp.$$"
+        { printf '%s\n' "$line"; [ -f "$config" ] && cat "$config"; } > "$tmp"
+        mv -f "$tmp" "$config"
+        say "recorded the real uv in $config"
+    fi
+fi
+
+# Is the link the `uv` that a shell finds first?
+first_uv=$(command -v uv 2>/dev/null || true)
+if [ -z "$first_uv" ] || ! same_file "$first_uv" "$shim"; then
+    say "note: put $bin_dir before other folders holding uv on PATH, e.g.:"
+    say "      export PATH=\"$bin_dir:\$PATH\""
+fi
+
+if [ "$run_doctor" = 1 ]; then
+    say "running: uv-shim doctor"
+    "$shim" doctor || say "doctor reports problems above (the shim still hands every call to uv)"
+fi

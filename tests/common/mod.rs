@@ -1,0 +1,23 @@
+//! Shared harness for the integration tests.
+//!
+//! Every integration test binary pulls this in with `mod common;` and uses the
+//! parts it needs, so each test reads like a story:
+//!
+//! * [`env`]: a throw-away home, config, cache and `/etc/uv` for one test, and
+//!   commands aimed at the built shim (as `uv` and as `uv-shim`).
+//! * [`http`]: a real HTTP/1.1 server on `127.0.0.1` with a request log and
+//!   fault injection (stalls, truncation, error statuses, …).
+//! * [`mirror`]: a crafted Python mirror (tarballs plus
+//!   `download-metadata.json`) that the real uv accepts.
+//! * [`uv`]: the real uv, installed once from PyPI with pip.
+//!
+//! Nothing here reaches beyond `127.0.0.1`, except [`uv::real_uv`], which asks
+//! pip for the `uv` wheel.
+
+// Each test binary uses a different subset of the harness.
+#![allow(dead_code)]
+
+pub mod env;
+pub mod http;
+pub mod mirror;
+pub mod uv;

@@ -1,0 +1,175 @@
+//! The real uv, installed from PyPI with pip, once per version and machine.
+//!
+//! The tests never mock uv: they run the genuine binaries. [`real_uv`] asks
+//! `python3 -m pip` for the `uv` wheel of the given version (the only network
+//! access the test suite makes; PyPI is reachable through pip's own
+//! configuration) and unpacks it under `<target>/test-tools/uv-<version>`.
+//!
+//! Parallel tests (threads of one test binary, or several test binaries) all
+//! take an exclusive file lock beside the install directory, so the wheel is
+//! installed exactly once. pip writes into a temporary directory that is
+//! renamed into place only when complete, so a half-finished install (an
+//! interrupted run) is never used; it is removed by the next attempt.
+//!
+//! Two versions matter:
+//!
+//! * [`UV_NEW`] knows `UV_PYTHON_DOWNLOADS_JSON_URL` (since 0.6.13), fetches
+//!   remote metadata itself, supports `uv python install --no-bin` and installs
+//!   Python executables into `UV_PYTHON_BIN_DIR` (default `~/.local/bin`).
+//! * [`UV_OLD`] ignores `UV_PYTHON_DOWNLOADS_JSON_URL` and only knows its
+//!   built-in download list, rewritten by `UV_PYTHON_INSTALL_MIRROR`; it has no
+//!   `--no-bin` flag and checks every download against its built-in sha256.
+
+use std::fs::{self, File};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A recent uv: reads `UV_PYTHON_DOWNLOADS_JSON_URL`.
+pub const UV_NEW: &str = "0.13.9";
+
+/// An old uv (before 0.6.13): no `UV_PYTHON_DOWNLOADS_JSON_URL`, only
+/// `UV_PYTHON_INSTALL_MIRROR` applied to its built-in download list.
+pub const UV_OLD: &str = "0.5.31";
+
+/// The directory that holds the tools the tests install (`<target>/test-tools`).
+pub fn tools_dir() -> PathBuf {
+    // `CARGO_TARGET_TMPDIR` is `<target>/tmp` for integration tests.
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+    target.join("test-tools")
+}
+
+/// Path of the real uv `version`, installing it from PyPI on first use.
+///
+/// Returns `<target>/test-tools/uv-<version>/bin/uv`. Panics with a readable
+/// message when `python3` or pip is missing or the install fails.
+pub fn real_uv(version: &str) -> PathBuf {
+    let tools = tools_dir();
+    let dir = tools.join(format!("uv-{version}"));
+    let uv = dir.join("bin").join(exe("uv"));
+    if uv.is_file() {
+        return uv;
+    }
+
+    fs::create_dir_all(&tools).unwrap_or_else(|e| panic!("cannot create {}: {e}", tools.display()));
+    let lock_path = tools.join(format!("uv-{version}.lock"));
+    let lock = File::create(&lock_path)
+        .unwrap_or_else(|e| panic!("cannot create {}: {e}", lock_path.display()));
+    lock.lock()
+        .unwrap_or_else(|e| panic!("cannot lock {}: {e}", lock_path.display()));
+
+    // Another test may have finished the install while we waited.
+    if uv.is_file() {
+        return uv;
+    }
+
+    let staging = tools.join(format!("uv-{version}.partial"));
+    remove_dir_if_present(&staging);
+    pip_install(version, &staging);
+    let staged_uv = staging.join("bin").join(exe("uv"));
+    assert!(
+        staged_uv.is_file(),
+        "pip installed uv=={version} into {} but {} is missing",
+        staging.display(),
+        staged_uv.display()
+    );
+    let found = uv_version(&staged_uv);
+    assert_eq!(found, version, "pip installed the wrong uv");
+    remove_dir_if_present(&dir);
+    fs::rename(&staging, &dir).unwrap_or_else(|e| {
+        panic!(
+            "cannot move {} to {}: {e}",
+            staging.display(),
+            dir.display()
+        )
+    });
+    // The lock is released when `lock` is dropped.
+    uv
+}
+
+/// The version a uv binary reports, e.g. `"0.13.9"` for
+/// `uv 0.13.9 (x86_64-unknown-linux-gnu)`.
+pub fn uv_version(path: impl AsRef<Path>) -> String {
+    let path = path.as_ref();
+    let output = Command::new(path)
+        .arg("--version")
+        .env_clear()
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {} --version: {e}", path.display()));
+    assert!(
+        output.status.success(),
+        "{} --version failed ({}): {}",
+        path.display(),
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let mut words = stdout.split_whitespace();
+    match (words.next(), words.next()) {
+        (Some("uv"), Some(version)) => version.to_owned(),
+        _ => panic!(
+            "unexpected output of {} --version: {stdout:?}",
+            path.display()
+        ),
+    }
+}
+
+/// Runs `python3 -m pip install … --target <staging> uv==<version>`.
+fn pip_install(version: &str, staging: &Path) {
+    let output = Command::new("python3")
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--target",
+        ])
+        .arg(staging)
+        .arg(format!("uv=={version}"))
+        // Quiet the "running pip as root" warning; never prompt.
+        .env("PIP_ROOT_USER_ACTION", "ignore")
+        .env("PIP_NO_INPUT", "1")
+        .output();
+    let output = match output {
+        Ok(output) => output,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => panic!(
+            "python3 is not on PATH: the integration tests need `python3 -m pip` \
+             to install the real uv {version} from PyPI"
+        ),
+        Err(e) => panic!("cannot run python3 -m pip: {e}"),
+    };
+    if output.status.success() {
+        return;
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if stderr.contains("No module named pip") {
+        panic!(
+            "pip is missing for python3: the integration tests need `python3 -m pip` \
+             to install the real uv {version} from PyPI (try `python3 -m ensurepip`)"
+        );
+    }
+    panic!(
+        "`python3 -m pip install uv=={version}` failed ({}):\n--- stdout\n{}\n--- stderr\n{stderr}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout)
+    );
+}
+
+/// Removes a directory tree, ignoring "not found".
+fn remove_dir_if_present(dir: &Path) {
+    match fs::remove_dir_all(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => panic!("cannot remove {}: {e}", dir.display()),
+    }
+}
+
+/// The file name of an executable on this platform.
+fn exe(name: &str) -> String {
+    format!("{name}{}", std::env::consts::EXE_SUFFIX)
+}
