@@ -158,3 +158,81 @@ pub fn real_uv_only(env: Lookup) -> Result<Sourced<PathBuf>, RealUvError> {
         .and_then(|p| realuv::identity(&p));
     realuv::find(configured.as_ref(), std::env::var_os(EnvVars::PATH), me)
 }
+
+/// Longest a remembered hand-over is trusted, whatever else it rests on.
+const PLAN_MAX_AGE: u64 = 24 * 60 * 60;
+
+/// After a DNS look-up (a hit or a miss) the full pipeline runs again this
+/// often; the DNS cache keeps those runs free of queries until the answer's TTL.
+const PLAN_DNS_AGE: u64 = 60;
+
+impl Prepared {
+    /// What the warm path may remember of this run: the hand-over, the files
+    /// it rests on, and when it expires. `None` when this run had anything to
+    /// say (a warning, a stale copy, no uv), so such runs always take the full
+    /// pipeline again.
+    pub fn warm_plan(&self, env: Lookup) -> Option<(crate::plan::HandOver, Vec<PathBuf>, u64)> {
+        if !self.warnings().is_empty() {
+            return None;
+        }
+        let uv = self.uv.as_ref().ok()?;
+        if matches!(self.version, Some(Err(_))) {
+            return None;
+        }
+        let now = crate::cache::now_secs();
+        let mut expires = now + PLAN_MAX_AGE;
+        let paths = &self.discovery.paths;
+        let mut deps: Vec<PathBuf> = paths.user_config.iter().cloned().collect();
+        deps.push(paths.system_config());
+        deps.push(paths.system_dir.join("uv.toml"));
+        deps.push(paths.system_dir.join(crate::urls::METADATA_FILE));
+        let (user_uv, system_uv) = uv_toml::uv_config_candidates(env);
+        deps.extend(user_uv);
+        deps.extend(system_uv);
+        if uv.origin == crate::settings::Origin::Env(EnvVars::PATH) {
+            // A uv appearing earlier on PATH would change the choice.
+            let path_var = std::env::var_os(EnvVars::PATH).unwrap_or_default();
+            for dir in std::env::split_paths(&path_var) {
+                let candidate = dir.join(if cfg!(windows) { "uv.exe" } else { "uv" });
+                let done = candidate == uv.value;
+                deps.push(candidate);
+                if done {
+                    break;
+                }
+            }
+        } else {
+            deps.push(uv.value.clone());
+        }
+        match (&self.request, &self.outcome) {
+            (Some(request), Some(outcome)) => {
+                let copy = match outcome {
+                    Outcome::Fresh(c) | Outcome::Fetched(c) | Outcome::Revalidated(c) => c,
+                    _ => return None,
+                };
+                deps.push(copy.json.clone());
+                let source = request.sources.iter().find(|s| s.as_str() == copy.state.source)?;
+                match source.to_file_path() {
+                    Ok(file) if source.scheme() == "file" => deps.push(file),
+                    _ => expires = expires.min(copy.state.fetched + request.ttl.as_secs()),
+                }
+            }
+            (None, None) => {}
+            _ => return None,
+        }
+        let dns_consulted = self.discovery.report.iter().any(|line| {
+            line.name == "dns" && !matches!(line.status, crate::discover::Status::Skipped(_))
+        });
+        if dns_consulted {
+            expires = expires.min(now + PLAN_DNS_AGE);
+        }
+        let hand_over = crate::plan::HandOver {
+            uv: uv.value.clone(),
+            vars: self
+                .plan
+                .to_set()
+                .map(|(name, value)| (name.to_string(), value.to_string()))
+                .collect(),
+        };
+        Some((hand_over, deps, expires))
+    }
+}

@@ -31,6 +31,21 @@ fn hand_over(env: Lookup, args: Vec<OsString>) -> anyhow::Result<std::convert::I
         let command = crate::exec::command(&uv.value, args, std::iter::empty::<(&str, &str)>(), depth);
         return Ok(crate::exec::run(command)?);
     }
+    // The warm path: a remembered hand-over whose inputs have not moved.
+    // Skipped when the user asked to hear what the shim decides.
+    let verbose = crate::log::enabled(crate::log::Level::Info);
+    let plan_file = std::env::current_exe().ok().map(|exe| {
+        let cache_dir = crate::discover::Paths::cache_dir(env);
+        crate::plan::path(&cache_dir, &exe, std::env::vars_os())
+    });
+    if !verbose
+        && let Some(file) = &plan_file
+        && let Some(hand_over) = crate::plan::load(file, crate::cache::now_secs())
+    {
+        let command = crate::exec::command(&hand_over.uv, args, hand_over.vars, depth);
+        return Ok(crate::exec::run(command)?);
+    }
+
     let prepared = prepare::prepare(env, Depth::FirstHit, Fetching::Normal);
     for line in prepared.warnings() {
         crate::log::warn(line);
@@ -44,6 +59,12 @@ fn hand_over(env: Lookup, args: Vec<OsString>) -> anyhow::Result<std::convert::I
             .collect();
         format!("exec {} with [{}]", uv.value.display(), vars.join(", "))
     });
+    if let Some(file) = &plan_file
+        && let Some((hand_over, deps, expires)) = prepared.warm_plan(env)
+        && let Err(err) = crate::plan::store(file, &hand_over, &deps, expires)
+    {
+        crate::log::debug(|| format!("cannot write {}: {err}", file.display()));
+    }
     let command = crate::exec::command(&uv.value, args, prepared.plan.to_set(), depth);
     Ok(crate::exec::run(command)?)
 }

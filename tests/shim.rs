@@ -534,3 +534,55 @@ fn env_prints_variables_a_shell_can_eval() {
     let output = run(env.shim().args(["env", "--shell", "tcsh"]));
     assert_eq!(output.status.code(), Some(2));
 }
+
+#[test]
+fn an_edited_config_takes_effect_on_the_next_call() {
+    let env = TestEnv::new().real_uv(real_uv(UV_NEW));
+    let first = Mirror::start(&env, Urls::Relative);
+    env.write_system_config(&format!("mirror = \"{}\"\n", first.base()));
+    let (vars, _, _) = seen_by_uv(&env);
+    let first_copy = vars["UV_PYTHON_DOWNLOADS_JSON_URL"].clone();
+    // Warm: nothing more is asked of the first mirror.
+    seen_by_uv(&env);
+    assert_eq!(first.server.requests().len(), 1);
+
+    let second_env = TestEnv::new();
+    let second = Mirror::start(&second_env, Urls::Relative);
+    env.write_system_config(&format!("mirror = \"{}\"\n", second.base()));
+    let (vars, _, _) = seen_by_uv(&env);
+    assert_eq!(second.metadata_requests(), 1);
+    assert_ne!(vars["UV_PYTHON_DOWNLOADS_JSON_URL"], first_copy);
+
+    // A user config appearing later wins over the system config at once.
+    env.write_user_config(&format!("mirror = \"{}\"\n", first.base()));
+    let (vars, _, _) = seen_by_uv(&env);
+    assert_eq!(vars["UV_PYTHON_DOWNLOADS_JSON_URL"], first_copy);
+}
+
+#[test]
+fn a_uv_installed_earlier_on_path_is_used_on_the_next_call() {
+    let new_uv = real_uv(UV_NEW);
+    let earlier = tempfile::tempdir().unwrap();
+    let mut env = TestEnv::new();
+    let path = format!(
+        "{}:{}:{}:/usr/bin:/bin",
+        env.bin_dir().display(),
+        earlier.path().display(),
+        new_uv.parent().unwrap().display()
+    );
+    env.set_env("PATH", &path);
+    let mirror = Mirror::start(&env, Urls::Relative);
+    env.write_system_config(&format!("mirror = \"{}\"\n", mirror.base()));
+
+    let (vars, _, _) = seen_by_uv(&env);
+    assert!(vars.contains_key("UV_PYTHON_DOWNLOADS_JSON_URL"), "{vars:?}");
+
+    // An old uv lands earlier on PATH: it is the real uv now, with the mirror variables.
+    std::os::unix::fs::symlink(real_uv(UV_OLD), earlier.path().join("uv")).unwrap();
+    let output = run(env.uv().arg("--version"));
+    assert_success(&output);
+    assert_eq!(stdout(&output).trim(), format!("uv {UV_OLD}"));
+    let report = run(env.shim().args(["env", "--shell", "json"]));
+    let set: serde_json::Value = serde_json::from_str(&stdout(&report)).unwrap();
+    assert_eq!(set["UV_PYTHON_INSTALL_MIRROR"], mirror.base().trim_end_matches('/'));
+}

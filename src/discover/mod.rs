@@ -49,15 +49,26 @@ impl Paths {
         let system_dir = env(EnvVars::UV_SHIM_SYSTEM_CONFIG_DIR)
             .map(PathBuf::from)
             .unwrap_or_else(default_system_dir);
-        let cache_dir = env(EnvVars::UV_SHIM_CACHE_DIR)
-            .map(PathBuf::from)
-            .or_else(|| dirs.as_ref().map(|d| d.cache_dir().to_path_buf()))
-            .unwrap_or_else(|| std::env::temp_dir().join("uv-shim-cache"));
         Paths {
             user_config,
             system_dir,
-            cache_dir,
+            cache_dir: Self::cache_dir_with(env, dirs.as_ref()),
         }
+    }
+
+    /// The cache folder alone (the warm path needs nothing else).
+    pub fn cache_dir(env: Lookup) -> PathBuf {
+        if let Some(dir) = env(EnvVars::UV_SHIM_CACHE_DIR) {
+            return PathBuf::from(dir);
+        }
+        Self::cache_dir_with(env, directories::ProjectDirs::from("", "", "uv-shim").as_ref())
+    }
+
+    fn cache_dir_with(env: Lookup, dirs: Option<&directories::ProjectDirs>) -> PathBuf {
+        env(EnvVars::UV_SHIM_CACHE_DIR)
+            .map(PathBuf::from)
+            .or_else(|| dirs.map(|d| d.cache_dir().to_path_buf()))
+            .unwrap_or_else(|| std::env::temp_dir().join("uv-shim-cache"))
     }
 
     /// The system config file of the shim.

@@ -107,30 +107,34 @@ pub struct UvOwn {
     pub pypy_install_mirror: Option<(String, String)>,
 }
 
-/// The `uv.toml` files uv reads, in uv's order: the user's, then the first
-/// system file found (`$XDG_CONFIG_DIRS/uv/uv.toml`, then `/etc/uv/uv.toml`).
-pub fn uv_config_files(env: Lookup) -> Vec<PathBuf> {
+/// Every place uv may read a `uv.toml` from, existing or not, in uv's order:
+/// `UV_CONFIG_FILE` alone when set; else the user's file, then the system
+/// candidates (`$XDG_CONFIG_DIRS/uv/uv.toml`, then `/etc/uv/uv.toml`).
+pub fn uv_config_candidates(env: Lookup) -> (Vec<PathBuf>, Vec<PathBuf>) {
     if env(EnvVars::UV_NO_CONFIG).is_some() {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     }
     if let Some(file) = env(EnvVars::UV_CONFIG_FILE) {
-        return vec![PathBuf::from(file)];
+        return (vec![PathBuf::from(file)], Vec::new());
     }
-    let mut files = Vec::new();
-    let user_dir = env(EnvVars::XDG_CONFIG_HOME)
+    let user = env(EnvVars::XDG_CONFIG_HOME)
         .map(PathBuf::from)
-        .or_else(|| env(EnvVars::HOME).map(|h| PathBuf::from(h).join(".config")));
-    if let Some(dir) = user_dir {
-        files.push(dir.join("uv").join("uv.toml"));
-    }
+        .or_else(|| env(EnvVars::HOME).map(|h| PathBuf::from(h).join(".config")))
+        .map(|dir| dir.join("uv").join("uv.toml"));
     let xdg_dirs = env(EnvVars::XDG_CONFIG_DIRS).unwrap_or_else(|| "/etc/xdg".into());
     let system = xdg_dirs
         .split(':')
         .take_while(|d| !d.is_empty())
         .map(|d| Path::new(d).join("uv").join("uv.toml"))
         .chain(std::iter::once(PathBuf::from("/etc/uv/uv.toml")))
-        .find(|p| p.is_file());
-    files.extend(system);
+        .collect();
+    (user.into_iter().collect(), system)
+}
+
+/// The `uv.toml` files uv reads: the user's, then the first system candidate that exists.
+pub fn uv_config_files(env: Lookup) -> Vec<PathBuf> {
+    let (mut files, system) = uv_config_candidates(env);
+    files.extend(system.into_iter().find(|p| p.is_file()));
     files
 }
 

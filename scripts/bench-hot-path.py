@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""Benchmark: what the shim adds to a `uv` call.
+
+Runs the real uv directly, through the shim (as `uv`), and through a bare C
+`execv` trampoline (the floor any exec-ing wrapper pays), interleaved in
+random order in one run, and reports the median of each and the shim's
+overhead in ms and as a ratio. Cases:
+
+  warm     fresh cache: the hot path (no network)
+  stale    TTL expired: one conditional request answered 304
+  cold     empty cache: fetch, validate and write the metadata
+
+Usage: python3 scripts/bench-hot-path.py [--rounds N] [--entries N]
+Needs: cargo, python3 with pip (to fetch uv from PyPI), cc.
+"""
+import argparse, json, os, random, shutil, statistics, subprocess, sys, tempfile, threading, time
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+UV_VERSION = "0.13.9"
+
+
+def sh(*args, **kw):
+    return subprocess.run(args, check=True, **kw)
+
+
+def real_uv():
+    dest = os.path.join(ROOT, "target", "test-tools", f"uv-{UV_VERSION}")
+    uv = os.path.join(dest, "bin", "uv")
+    if not os.path.exists(uv):
+        sh(sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+           "--no-deps", "--target", dest, f"uv=={UV_VERSION}")
+    return uv
+
+
+def build_shim():
+    sh("cargo", "build", "--release", "--locked", "--quiet", cwd=ROOT)
+    return os.path.join(ROOT, "target", "release", "uv-shim")
+
+
+def trampoline(work, uv):
+    src = os.path.join(work, "tramp.c")
+    with open(src, "w") as f:
+        f.write('#include <unistd.h>\nint main(int c, char **v) { (void)c; v[0] = "%s"; execv(v[0], v); return 127; }\n' % uv)
+    out = os.path.join(work, "tramp")
+    sh("cc", "-O2", "-o", out, src)
+    return out
+
+
+def metadata(n):
+    doc = {}
+    for i in range(n):
+        minor, patch = 8 + i % 7, i // 7
+        build = "20250101"
+        name = f"cpython-3.{minor}.{patch}+{build}-x86_64-unknown-linux-gnu-install_only.tar.gz"
+        doc[f"cpython-3.{minor}.{patch}-linux-x86_64-gnu-{i}"] = {
+            "name": "cpython", "arch": {"family": "x86_64", "variant": None}, "os": "linux",
+            "libc": "gnu", "major": 3, "minor": minor, "patch": patch % 256, "prerelease": "",
+            "url": f"{build}/{name.replace('+', '%2B')}", "sha256": "ab" * 32,
+            "variant": None, "build": build,
+        }
+    return doc
+
+
+class Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+
+
+def serve(directory):
+    handler = lambda *a, **k: Quiet(*a, directory=directory, **k)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def timed(cmd, env):
+    t = time.perf_counter_ns()
+    subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    return (time.perf_counter_ns() - t) / 1e6
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=300)
+    ap.add_argument("--entries", type=int, default=1000, help="metadata entries served")
+    ap.add_argument("--json", help="also write the figures to this file")
+    args = ap.parse_args()
+
+    uv = real_uv()
+    shim = build_shim()
+    work = tempfile.mkdtemp(prefix="uv-shim-bench-")
+    try:
+        www = os.path.join(work, "www", "uv")
+        os.makedirs(www)
+        with open(os.path.join(www, "download-metadata.json"), "w") as f:
+            json.dump(metadata(args.entries), f)
+        server = serve(os.path.join(work, "www"))
+        base = f"http://127.0.0.1:{server.server_address[1]}/uv/"
+        etc, cache, bindir = (os.path.join(work, d) for d in ("etc", "cache", "bin"))
+        for d in (etc, cache, bindir):
+            os.makedirs(d)
+        os.symlink(shim, os.path.join(bindir, "uv"))
+        tramp = trampoline(work, uv)
+        env = {
+            "PATH": f"{bindir}:{os.path.dirname(uv)}:/usr/bin:/bin",
+            "HOME": work, "XDG_CONFIG_HOME": os.path.join(work, "config"),
+            "UV_SHIM_SYSTEM_CONFIG_DIR": etc, "UV_SHIM_CACHE_DIR": cache,
+            "UV_CACHE_DIR": os.path.join(work, "uvcache"),
+            "UV_PYTHON_INSTALL_DIR": os.path.join(work, "python"),
+        }
+
+        def config(ttl):
+            with open(os.path.join(etc, "shim.toml"), "w") as f:
+                f.write(f'mirror = "{base}"\nttl = "{ttl}"\n')
+
+        shim_uv = os.path.join(bindir, "uv")
+        results = {}
+        for label, uv_args in (("--version", ["--version"]),
+                               ("python list --only-installed", ["python", "list", "--only-installed"])):
+            config("1h")
+            subprocess.run([shim_uv, "--version"], env=env, check=True, stdout=subprocess.DEVNULL)
+            variants = {"direct": [uv] + uv_args, "trampoline": [tramp] + uv_args, "shim": [shim_uv] + uv_args}
+            samples = {k: [] for k in variants}
+            for _ in range(args.rounds):
+                order = list(variants)
+                random.shuffle(order)
+                for k in order:
+                    samples[k].append(timed(variants[k], env))
+            results[f"warm {label}"] = {k: statistics.median(v) for k, v in samples.items()}
+
+        # Stale: ttl 0s, so every shim call revalidates (the server answers 304? python's
+        # SimpleHTTPRequestHandler honours If-Modified-Since).
+        config("0s")
+        samples = {"direct": [], "shim": []}
+        for _ in range(max(args.rounds // 3, 20)):
+            for k in random.sample(list(samples), 2):
+                samples[k].append(timed([uv if k == "direct" else shim_uv, "--version"], env))
+        results["stale --version (304)"] = {k: statistics.median(v) for k, v in samples.items()}
+
+        # Cold: empty cache before every shim call.
+        config("1h")
+        samples = {"direct": [], "shim": []}
+        for _ in range(max(args.rounds // 3, 20)):
+            for k in random.sample(list(samples), 2):
+                if k == "shim":
+                    shutil.rmtree(cache)
+                samples[k].append(timed([uv if k == "direct" else shim_uv, "--version"], env))
+        results[f"cold --version ({args.entries} entries)"] = {k: statistics.median(v) for k, v in samples.items()}
+        server.shutdown()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    print(f"uv {UV_VERSION}, {args.rounds} rounds, medians in ms (interleaved, random order)\n")
+    print(f"{'case':<42} {'uv':>8} {'tramp.':>8} {'shim':>8} {'overhead':>9} {'ratio':>6}")
+    for case, r in results.items():
+        over = r["shim"] - r["direct"]
+        tramp = f"{r['trampoline']:8.2f}" if "trampoline" in r else f"{'-':>8}"
+        print(f"{case:<42} {r['direct']:8.2f} {tramp} {r['shim']:8.2f} {over:+9.2f} {r['shim'] / r['direct']:6.2f}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
