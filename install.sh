@@ -1,9 +1,12 @@
 #!/bin/sh
 # Build uv-shim from this checkout and install it as `uv-shim` plus a `uv` link.
 #
-#   ./install.sh [--bin-dir DIR] [--no-doctor]
+#   ./install.sh [--bin-dir DIR] [--binary FILE] [--no-doctor]
 #
 # Default bin dir: /usr/local/bin as root, else ~/.local/bin. Safe to run again.
+# --binary installs an already built uv-shim instead of building one.
+# On Linux with glibc the build is linked statically: no dynamic loader work
+# on every `uv` call (see the README's benchmark).
 # The real uv is never deleted: a real uv already sitting at DIR/uv is moved to
 # DIR/uv-real, and its path is recorded (key `uv`) in the shim's config, which
 # is the system config (/etc/uv/shim.toml) as root, else the user config.
@@ -11,13 +14,16 @@ set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 bin_dir=""
+binary=""
 run_doctor=1
 while [ $# -gt 0 ]; do
     case "$1" in
         --bin-dir) bin_dir=${2:?--bin-dir needs a folder}; shift 2 ;;
         --bin-dir=*) bin_dir=${1#--bin-dir=}; shift ;;
+        --binary) binary=${2:?--binary needs a file}; shift 2 ;;
+        --binary=*) binary=${1#--binary=}; shift ;;
         --no-doctor) run_doctor=0; shift ;;
-        -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "install.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -34,11 +40,24 @@ else
     config="${UV_SHIM_CONFIG:-${XDG_CONFIG_HOME:-$HOME/.config}/uv-shim/config.toml}"
 fi
 
-command -v cargo >/dev/null 2>&1 || die "cargo is needed to build uv-shim (https://rustup.rs)"
-say "building uv-shim (release)"
-cargo build --release --locked --manifest-path "$here/Cargo.toml"
-built="$here/target/release/uv-shim"
-[ -x "$built" ] || die "the build did not produce $built"
+if [ -n "$binary" ]; then
+    built=$binary
+else
+    command -v cargo >/dev/null 2>&1 || die "cargo is needed to build uv-shim (https://rustup.rs)"
+    host=$(rustc -vV | sed -n 's/^host: //p')
+    say "building uv-shim (release, $host)"
+    case "$host" in
+        *-linux-gnu)
+            # Static: the loader's relocations and symbol look-ups were most of the shim's cost.
+            RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" \
+                cargo build --release --locked --target "$host" --manifest-path "$here/Cargo.toml"
+            built="$here/target/$host/release/uv-shim" ;;
+        *)
+            cargo build --release --locked --manifest-path "$here/Cargo.toml"
+            built="$here/target/release/uv-shim" ;;
+    esac
+fi
+[ -x "$built" ] || die "no uv-shim binary at $built"
 
 mkdir -p "$bin_dir"
 bin_dir=$(cd "$bin_dir" && pwd)
@@ -51,12 +70,15 @@ chmod 755 "$shim.tmp.$$"
 mv -f "$shim.tmp.$$" "$shim"
 say "installed $shim"
 
-same_file() { [ -e "$1" ] && [ -e "$2" ] && [ "$(stat -L -c '%d:%i' "$1")" = "$(stat -L -c '%d:%i' "$2")" ]; }
+same_file() { [ -e "$1" ] && [ -e "$2" ] && [ "$1" -ef "$2" ]; }
 
 real_uv=""
 if [ -e "$link" ] || [ -L "$link" ]; then
     if same_file "$link" "$shim"; then
         : # Already our link.
+    elif [ -L "$link" ] && [ "$(basename "$(readlink "$link")")" = uv-shim ]; then
+        say "replacing $link, a link to another uv-shim"
+        rm -f "$link"
     else
         # A real uv lives where the link must go: keep it beside, never delete it.
         real_uv="$bin_dir/uv-real"

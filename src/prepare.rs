@@ -60,9 +60,11 @@ pub fn prepare(env: Lookup, depth: Depth, fetching: Fetching) -> Prepared {
     );
     let uv_own = uv_toml::predict(env);
 
-    // The version matters only when there is a mirror to hand over.
-    let version = match (&discovery.mirror, &uv) {
-        (Some(_), Ok(uv)) => Some(realuv::version(&cache, &uv.value)),
+    // The version matters only when there is a mirror to hand over (or a report to give).
+    let version = match &uv {
+        Ok(uv) if discovery.mirror.is_some() || depth == Depth::All => {
+            Some(realuv::version(&cache, &uv.value))
+        }
         _ => None,
     };
     let reads_json_url = match &version {
