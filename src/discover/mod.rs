@@ -42,10 +42,12 @@ pub struct Paths {
 impl Paths {
     /// The paths for this process, from the environment and the platform's conventions.
     pub fn from_env(env: Lookup) -> Self {
-        let dirs = directories::ProjectDirs::from("", "", "uv-shim");
+        // `<config dir>/uv-shim`: `$XDG_CONFIG_HOME` or `~/.config` on Linux,
+        // `%APPDATA%` on Windows, as the design contract names them.
+        let dirs = directories::BaseDirs::new();
         let user_config = env(EnvVars::UV_SHIM_CONFIG)
             .map(PathBuf::from)
-            .or_else(|| dirs.as_ref().map(|d| d.config_dir().join("config.toml")));
+            .or_else(|| dirs.as_ref().map(|d| d.config_dir().join("uv-shim").join("config.toml")));
         let system_dir = env(EnvVars::UV_SHIM_SYSTEM_CONFIG_DIR)
             .map(PathBuf::from)
             .unwrap_or_else(default_system_dir);
@@ -61,13 +63,13 @@ impl Paths {
         if let Some(dir) = env(EnvVars::UV_SHIM_CACHE_DIR) {
             return PathBuf::from(dir);
         }
-        Self::cache_dir_with(env, directories::ProjectDirs::from("", "", "uv-shim").as_ref())
+        Self::cache_dir_with(env, directories::BaseDirs::new().as_ref())
     }
 
-    fn cache_dir_with(env: Lookup, dirs: Option<&directories::ProjectDirs>) -> PathBuf {
+    fn cache_dir_with(env: Lookup, dirs: Option<&directories::BaseDirs>) -> PathBuf {
         env(EnvVars::UV_SHIM_CACHE_DIR)
             .map(PathBuf::from)
-            .or_else(|| dirs.map(|d| d.cache_dir().to_path_buf()))
+            .or_else(|| dirs.map(|d| d.cache_dir().join("uv-shim")))
             .unwrap_or_else(|| std::env::temp_dir().join("uv-shim-cache"))
     }
 
