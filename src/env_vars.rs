@@ -39,6 +39,9 @@ impl EnvVars {
     /// Comma-separated domains to query instead of the resolver's search list.
     pub const UV_SHIM_DNS_DOMAINS: &'static str = "UV_SHIM_DNS_DOMAINS";
 
+    /// The resolv.conf to read search domains and name servers from instead of `/etc/resolv.conf`.
+    pub const UV_SHIM_RESOLV_CONF: &'static str = "UV_SHIM_RESOLV_CONF";
+
     /// Set by the shim on the uv it starts: the PID that exec'd uv, to catch a shim exec'ing a shim.
     pub const UV_SHIM_EXEC_PID: &'static str = "UV_SHIM_EXEC_PID";
 
@@ -86,6 +89,9 @@ impl EnvVars {
 
     /// The user's home folder.
     pub const HOME: &'static str = "HOME";
+
+    /// The user's cache folder, under which the shim's cache lives by default.
+    pub const XDG_CACHE_HOME: &'static str = "XDG_CACHE_HOME";
 }
 
 /// Reads one environment variable, the way every module here must: an empty
