@@ -47,6 +47,12 @@ pub enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<OsString>,
     },
+    /// Build and check a mirror of Python downloads: uv-shim mirror sync --dest DIR
+    Mirror {
+        /// What to do.
+        #[command(subcommand)]
+        command: crate::mirror::MirrorCommand,
+    },
 }
 
 /// Output syntax of `env`.
@@ -77,6 +83,7 @@ pub fn run(env: Lookup, args: Vec<OsString>) -> ExitCode {
         Command::Env { shell } => print_env(env, shell),
         Command::Refresh => refresh(env),
         Command::Exec { args } => return crate::shim::run(env, args),
+        Command::Mirror { command } => crate::mirror::run(command),
     };
     match result {
         Ok(code) => code,
@@ -84,7 +91,10 @@ pub fn run(env: Lookup, args: Vec<OsString>) -> ExitCode {
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("uv-shim: error: {}", crate::redact::text(&format!("{err:#}")));
+            eprintln!(
+                "uv-shim: error: {}",
+                crate::redact::text(&format!("{err:#}"))
+            );
             ExitCode::FAILURE
         }
     }
@@ -156,7 +166,10 @@ fn refresh(env: Lookup) -> anyhow::Result<ExitCode> {
             println!("unchanged (revalidated): {}", show(copy));
         }
         Outcome::Stale { copy, error, .. } => {
-            eprintln!("uv-shim: error: refresh failed: {}", crate::redact::text(error));
+            eprintln!(
+                "uv-shim: error: refresh failed: {}",
+                crate::redact::text(error)
+            );
             println!("kept the last good copy: {}", show(copy));
             return Ok(ExitCode::FAILURE);
         }

@@ -12,6 +12,8 @@ mod exec;
 mod fetch;
 mod log;
 mod metadata;
+mod mirror;
+mod plan;
 mod prepare;
 mod realuv;
 mod redact;

@@ -54,6 +54,11 @@ pub fn mirror_value(base: &Url) -> String {
     base.as_str().trim_end_matches('/').to_string()
 }
 
+/// The download list uv itself publishes (its built-in `download-metadata.json`):
+/// what `uv-shim mirror sync` copies when no `--from` is given.
+pub const UPSTREAM_METADATA: &str =
+    "https://raw.githubusercontent.com/astral-sh/uv/main/crates/uv-python/download-metadata.json";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,7 +87,11 @@ mod tests {
 
     #[test]
     fn other_schemes_are_refused() {
-        assert!(parse_fetchable("ftp://x.example/").unwrap_err().contains("ftp"));
+        assert!(
+            parse_fetchable("ftp://x.example/")
+                .unwrap_err()
+                .contains("ftp")
+        );
         assert!(parse_fetchable("").is_err());
     }
 }

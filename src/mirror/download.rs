@@ -1,0 +1,648 @@
+//! One download into the mirror, done so that the mirror never holds a file
+//! whose hash was not checked:
+//!
+//! * the body streams into `<file>.part` through a fixed-size buffer while
+//!   sha256 is computed on the fly (memory stays flat whatever the size);
+//! * after an interruption (cut connection, Ctrl-C, a killed process) the
+//!   part file is kept; the next attempt rehashes what is on disk and asks
+//!   for the rest with `Range: bytes=<len>-`;
+//! * transient failures (connection errors, timeouts, 408, 429, 5xx) are
+//!   retried with exponential backoff; other statuses (404…) are not;
+//! * only when the hash matched is the part file renamed onto the target.
+//!   A mismatch deletes it and reports the URL and both hashes (after one
+//!   fresh attempt when the bad file had been resumed, in case upstream
+//!   replaced the file between the two halves).
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use url::Url;
+
+use super::interrupt;
+use super::manifest::{BUFFER, hash_into, hex};
+
+/// Suffix of the file a download streams into.
+pub const PART_SUFFIX: &str = ".part";
+
+/// Time allowed to open a connection; longer than the shim's own because
+/// mirrors are built through corporate proxies, and retries follow anyway.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Longest pause between two attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Attempts that made progress do not count against `--retries`, but a
+/// download never takes more attempts than this.
+const MAX_ATTEMPTS: u32 = 100;
+
+/// The part file of `target`.
+pub fn part_path(target: &Path) -> PathBuf {
+    let mut name = target.file_name().unwrap_or_default().to_os_string();
+    name.push(PART_SUFFIX);
+    target.with_file_name(name)
+}
+
+/// What a download reports while it runs.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// The body started; `total` is the whole file's size when the server said.
+    Started {
+        /// Size of the whole file, if known.
+        total: Option<u64>,
+        /// Bytes already on disk that this attempt continues from.
+        offset: u64,
+    },
+    /// An attempt failed and the download waits before the next one.
+    Retry {
+        /// What went wrong (redacted).
+        detail: String,
+        /// The wait.
+        delay: Duration,
+    },
+}
+
+/// A download that landed in the mirror.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched {
+    /// Its sha256, lowercase hex.
+    pub sha256: String,
+    /// Its size.
+    pub size: u64,
+    /// The length of the part file the last attempt continued from (0: from scratch).
+    pub resumed_from: u64,
+}
+
+/// Why a download failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum FetchError {
+    /// The content does not have the published hash.
+    #[error(
+        "checksum mismatch for {url}: expected sha256 {expected}, got {actual}; removed the download"
+    )]
+    Mismatch {
+        /// The URL (redacted).
+        url: String,
+        /// The published sha256.
+        expected: String,
+        /// The sha256 of what arrived.
+        actual: String,
+    },
+    /// The server answered with an error status.
+    #[error("{url} answered HTTP {status}{}", tries(*.attempts))]
+    Status {
+        /// The URL (redacted).
+        url: String,
+        /// The status.
+        status: u16,
+        /// How many requests were made.
+        attempts: u32,
+    },
+    /// The transfer failed.
+    #[error("cannot fetch {url}: {detail}{}", tries(*.attempts))]
+    Transport {
+        /// The URL (redacted).
+        url: String,
+        /// What went wrong (redacted).
+        detail: String,
+        /// How many requests were made.
+        attempts: u32,
+    },
+    /// The mirror's disk failed us.
+    #[error("cannot write {path}: {detail}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The OS error.
+        detail: String,
+    },
+    /// Ctrl-C.
+    #[error("interrupted; the partial download is kept for the next run")]
+    Interrupted,
+}
+
+fn tries(attempts: u32) -> String {
+    if attempts > 1 {
+        format!(" (gave up after {attempts} attempts)")
+    } else {
+        String::new()
+    }
+}
+
+/// How one attempt ended, when it did not deliver a file.
+enum Failed {
+    /// Worth another attempt.
+    Transient {
+        error: FetchError,
+        /// Bytes arrived before the failure.
+        progressed: bool,
+        /// The server asked for this pause (`Retry-After`).
+        retry_after: Option<Duration>,
+    },
+    /// Not worth another attempt.
+    Permanent(FetchError),
+    /// The part file cannot be continued: delete it and start over.
+    Restart(FetchError),
+}
+
+/// Downloads files; shared by the worker threads.
+#[derive(Debug, Clone)]
+pub struct Fetcher {
+    client: reqwest::blocking::Client,
+    retries: u32,
+    backoff: Duration,
+    timeout: Duration,
+    received: Arc<AtomicU64>,
+}
+
+impl Fetcher {
+    /// A fetcher that waits at most `timeout` for any answer or block of
+    /// data and retries transient failures `retries` times.
+    pub fn new(timeout: Duration, retries: u32, backoff: Duration) -> anyhow::Result<Fetcher> {
+        let client = crate::fetch::client_builder(timeout)
+            .connect_timeout(CONNECT_TIMEOUT.min(timeout))
+            .build()
+            .map_err(|err| {
+                anyhow::anyhow!(
+                    "cannot set up the HTTP client: {}",
+                    crate::fetch::chain(&err)
+                )
+            })?;
+        Ok(Fetcher {
+            client,
+            retries,
+            backoff,
+            timeout,
+            received: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    /// Bytes received so far by every download of this fetcher.
+    pub fn received(&self) -> u64 {
+        self.received.load(Ordering::Relaxed)
+    }
+
+    /// The size of the file at `url` (HEAD's `Content-Length`), `Ok(None)`
+    /// when the server does not say; the error does not repeat the URL.
+    pub fn size_of(&self, url: &Url) -> Result<Option<u64>, String> {
+        if url.scheme() == "file" {
+            let path = url
+                .to_file_path()
+                .map_err(|()| "not a local path".to_string())?;
+            return std::fs::metadata(&path)
+                .map(|m| Some(m.len()))
+                .map_err(|err| format!("cannot read {}: {err}", path.display()));
+        }
+        let response = self
+            .client
+            .head(url.as_str())
+            .send()
+            .map_err(|err| crate::fetch::describe(&err, self.timeout))?;
+        let status = response.status();
+        if status.is_success() {
+            Ok(content_length(&response))
+        } else if matches!(status.as_u16(), 405 | 501) {
+            // The server does not do HEAD; the size stays unknown.
+            Ok(None)
+        } else {
+            Err(format!("HTTP {}", status.as_u16()))
+        }
+    }
+
+    /// Downloads `url` to `target`, checking `expected` (when the metadata
+    /// publishes a hash). `events` hears about starts and retries.
+    pub fn fetch(
+        &self,
+        url: &Url,
+        target: &Path,
+        expected: Option<&str>,
+        events: &dyn Fn(Event),
+    ) -> Result<Fetched, FetchError> {
+        let part = part_path(target);
+        if let Some(dir) = target.parent() {
+            std::fs::create_dir_all(dir).map_err(|err| io_error(dir, &err))?;
+        }
+        let mut failures = 0u32;
+        let mut attempts = 0u32;
+        let mut restarted = false;
+        loop {
+            if interrupt::requested() {
+                return Err(FetchError::Interrupted);
+            }
+            attempts += 1;
+            let failed = match self.attempt(url, &part, events) {
+                Ok(fetched) => {
+                    match expected {
+                        Some(expected) if expected != fetched.sha256 => {
+                            let _ = std::fs::remove_file(&part);
+                            if fetched.resumed_from > 0 && !restarted {
+                                // The two halves may come from different
+                                // versions of the file: one clean try.
+                                restarted = true;
+                                continue;
+                            }
+                            return Err(FetchError::Mismatch {
+                                url: crate::redact::url(url.as_str()),
+                                expected: expected.to_string(),
+                                actual: fetched.sha256,
+                            });
+                        }
+                        _ => {}
+                    }
+                    std::fs::rename(&part, target).map_err(|err| io_error(target, &err))?;
+                    return Ok(fetched);
+                }
+                Err(failed) => failed,
+            };
+            match failed {
+                Failed::Permanent(FetchError::Status { url, status, .. }) => {
+                    // The file is gone upstream; a part of it is no use.
+                    let _ = std::fs::remove_file(&part);
+                    return Err(FetchError::Status {
+                        url,
+                        status,
+                        attempts,
+                    });
+                }
+                Failed::Permanent(error) => return Err(error),
+                Failed::Restart(error) => {
+                    if attempts >= MAX_ATTEMPTS {
+                        return Err(with_attempts(error, attempts));
+                    }
+                    std::fs::remove_file(&part).map_err(|err| io_error(&part, &err))?;
+                    events(Event::Retry {
+                        detail: error.to_string(),
+                        delay: Duration::ZERO,
+                    });
+                }
+                Failed::Transient {
+                    error,
+                    progressed,
+                    retry_after,
+                } => {
+                    failures = if progressed { 0 } else { failures + 1 };
+                    if failures > self.retries || attempts >= MAX_ATTEMPTS {
+                        return Err(with_attempts(error, attempts));
+                    }
+                    let exponent = failures.saturating_sub(1).min(16);
+                    let delay = (self.backoff * 2u32.pow(exponent))
+                        .max(retry_after.unwrap_or_default())
+                        .min(MAX_BACKOFF);
+                    events(Event::Retry {
+                        detail: error.to_string(),
+                        delay,
+                    });
+                    if !sleep(delay) {
+                        return Err(FetchError::Interrupted);
+                    }
+                }
+            }
+        }
+    }
+
+    /// One request: continue the part file, or start it.
+    fn attempt(&self, url: &Url, part: &Path, events: &dyn Fn(Event)) -> Result<Fetched, Failed> {
+        let io = |path: &Path, err: std::io::Error| {
+            if err.kind() == std::io::ErrorKind::Interrupted {
+                Failed::Permanent(FetchError::Interrupted)
+            } else {
+                Failed::Permanent(io_error(path, &err))
+            }
+        };
+        // What is on disk already counts: rehash it so the final hash covers the whole file.
+        let mut hasher = Sha256::new();
+        let on_disk = match std::fs::metadata(part) {
+            Ok(meta) => meta.len(),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => 0,
+            Err(err) => return Err(io(part, err)),
+        };
+        let mut offset = 0;
+        if on_disk > 0 {
+            let mut file = File::open(part).map_err(|err| io(part, err))?;
+            offset = hash_into(&mut file, on_disk, &mut hasher, &interrupt::requested)
+                .map_err(|err| io(part, err))?;
+        }
+
+        let opened = match url.scheme() {
+            "file" => open_file(url, offset)?,
+            _ => self.open_http(url, offset)?,
+        };
+        let Opened { body, from, length } = match opened {
+            Open::Body(opened) => opened,
+            Open::AlreadyComplete => {
+                return Ok(Fetched {
+                    sha256: hex(&hasher.finalize()),
+                    size: offset,
+                    resumed_from: offset,
+                });
+            }
+        };
+        if from != offset {
+            // The server sent the whole file: start over.
+            hasher = Sha256::new();
+        }
+        events(Event::Started {
+            total: length.map(|len| from + len),
+            offset: from,
+        });
+
+        let mut file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(part)
+            .map_err(|err| io(part, err))?;
+        file.set_len(from).map_err(|err| io(part, err))?;
+        file.seek(SeekFrom::Start(from))
+            .map_err(|err| io(part, err))?;
+        let shown = crate::redact::url(url.as_str());
+        let (received, read_error) = self.stream(body, &mut file, &mut hasher, length, &shown);
+        if let Some(failed) = read_error {
+            return Err(match failed {
+                Failed::Transient {
+                    error,
+                    retry_after,
+                    progressed: _,
+                } => Failed::Transient {
+                    error,
+                    progressed: received > 0,
+                    retry_after,
+                },
+                permanent => permanent,
+            });
+        }
+        // The rename comes next; make sure the bytes are on disk before it.
+        file.sync_all().map_err(|err| io(part, err))?;
+        Ok(Fetched {
+            sha256: hex(&hasher.finalize()),
+            size: from + received,
+            resumed_from: from,
+        })
+    }
+
+    /// Copies the body into `out`, hashing it; returns the bytes copied and the failure that stopped it.
+    fn stream(
+        &self,
+        mut body: Box<dyn Read + Send>,
+        out: &mut File,
+        hasher: &mut Sha256,
+        length: Option<u64>,
+        shown: &str,
+    ) -> (u64, Option<Failed>) {
+        // Every block goes straight to the file, unbuffered: whatever
+        // arrived is on disk when a connection stalls or the process dies,
+        // so the next attempt resumes from there.
+        let mut buf = vec![0u8; BUFFER];
+        let mut received = 0u64;
+        loop {
+            if interrupt::requested() {
+                return (received, Some(Failed::Permanent(FetchError::Interrupted)));
+            }
+            let n = match body.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(err) => {
+                    let detail = match err
+                        .get_ref()
+                        .and_then(|e| e.downcast_ref::<reqwest::Error>())
+                    {
+                        Some(inner) => crate::fetch::describe(inner, self.timeout),
+                        None => format!("the body was cut short: {}", crate::fetch::chain(&err)),
+                    };
+                    return (received, Some(transient(shown, detail)));
+                }
+            };
+            if let Err(err) = out.write_all(&buf[..n]) {
+                let error = FetchError::Io {
+                    path: format!("the partial download of {shown}"),
+                    detail: err.to_string(),
+                };
+                return (received, Some(Failed::Permanent(error)));
+            }
+            hasher.update(&buf[..n]);
+            received += n as u64;
+            self.received.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        match length {
+            Some(length) if received != length => (
+                received,
+                Some(transient(
+                    shown,
+                    format!("the body was cut short after {received} of {length} bytes"),
+                )),
+            ),
+            _ => (received, None),
+        }
+    }
+
+    fn open_http(&self, url: &Url, offset: u64) -> Result<Open, Failed> {
+        let shown = crate::redact::url(url.as_str());
+        let mut request = self.client.get(url.as_str());
+        if offset > 0 {
+            request = request.header(reqwest::header::RANGE, format!("bytes={offset}-"));
+        }
+        let response = request.send().map_err(|err| Failed::Transient {
+            error: FetchError::Transport {
+                url: shown.clone(),
+                detail: crate::fetch::describe(&err, self.timeout),
+                attempts: 1,
+            },
+            progressed: false,
+            retry_after: None,
+        })?;
+        let status = response.status().as_u16();
+        let length = content_length(&response);
+        match status {
+            200 => Ok(Open::Body(Opened {
+                body: Box::new(response),
+                from: 0,
+                length,
+            })),
+            206 if offset > 0 => {
+                let start = response
+                    .headers()
+                    .get(reqwest::header::CONTENT_RANGE)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.strip_prefix("bytes "))
+                    .and_then(|v| v.split('-').next())
+                    .and_then(|v| v.trim().parse::<u64>().ok());
+                if start == Some(offset) {
+                    Ok(Open::Body(Opened {
+                        body: Box::new(response),
+                        from: offset,
+                        length,
+                    }))
+                } else {
+                    Err(restart(
+                        &shown,
+                        "the server answered a different range than asked for",
+                    ))
+                }
+            }
+            416 if offset > 0 => {
+                // Nothing after `offset`: either the part file is already
+                // whole, or it is longer than the file (then start over).
+                let total = response
+                    .headers()
+                    .get(reqwest::header::CONTENT_RANGE)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.strip_prefix("bytes */"))
+                    .and_then(|v| v.trim().parse::<u64>().ok());
+                if total == Some(offset) {
+                    Ok(Open::AlreadyComplete)
+                } else {
+                    Err(restart(
+                        &shown,
+                        "the partial download is longer than the file",
+                    ))
+                }
+            }
+            408 | 425 | 429 | 500..=599 => Err(Failed::Transient {
+                retry_after: response
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(Duration::from_secs),
+                error: FetchError::Status {
+                    url: shown,
+                    status,
+                    attempts: 1,
+                },
+                progressed: false,
+            }),
+            _ => Err(Failed::Permanent(FetchError::Status {
+                url: shown,
+                status,
+                attempts: 1,
+            })),
+        }
+    }
+}
+
+/// A body to copy.
+struct Opened {
+    body: Box<dyn Read + Send>,
+    /// Where in the file the body starts (0 when the server ignored `Range`).
+    from: u64,
+    /// The body's length, when known.
+    length: Option<u64>,
+}
+
+enum Open {
+    Body(Opened),
+    /// The part file already holds the whole file.
+    AlreadyComplete,
+}
+
+/// A download from a `file` URL (a local upstream, another mirror).
+fn open_file(url: &Url, offset: u64) -> Result<Open, Failed> {
+    let shown = crate::redact::url(url.as_str());
+    let path = url.to_file_path().map_err(|()| {
+        Failed::Permanent(FetchError::Transport {
+            url: shown.clone(),
+            detail: "not a local path".into(),
+            attempts: 1,
+        })
+    })?;
+    let mut file = File::open(&path).map_err(|err| {
+        Failed::Permanent(FetchError::Transport {
+            url: shown.clone(),
+            detail: format!("cannot read {}: {err}", path.display()),
+            attempts: 1,
+        })
+    })?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if offset > size {
+        return Err(restart(
+            &shown,
+            "the partial download is longer than the file",
+        ));
+    }
+    if offset == size && offset > 0 {
+        return Ok(Open::AlreadyComplete);
+    }
+    file.seek(SeekFrom::Start(offset)).map_err(|err| {
+        Failed::Permanent(FetchError::Transport {
+            url: shown,
+            detail: err.to_string(),
+            attempts: 1,
+        })
+    })?;
+    Ok(Open::Body(Opened {
+        body: Box::new(file),
+        from: offset,
+        length: Some(size - offset),
+    }))
+}
+
+/// The `Content-Length` header. (reqwest's `content_length()` is the body's
+/// size hint, which is 0 for a HEAD answer.)
+fn content_length(response: &reqwest::blocking::Response) -> Option<u64> {
+    response
+        .headers()
+        .get(reqwest::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+}
+
+fn transient(shown: &str, detail: String) -> Failed {
+    Failed::Transient {
+        error: FetchError::Transport {
+            url: shown.to_string(),
+            detail,
+            attempts: 1,
+        },
+        progressed: false,
+        retry_after: None,
+    }
+}
+
+/// The part file cannot be continued: start over.
+fn restart(shown: &str, detail: &str) -> Failed {
+    Failed::Restart(FetchError::Transport {
+        url: shown.to_string(),
+        detail: format!("{detail}; starting over"),
+        attempts: 1,
+    })
+}
+
+fn with_attempts(error: FetchError, attempts: u32) -> FetchError {
+    match error {
+        FetchError::Status { url, status, .. } => FetchError::Status {
+            url,
+            status,
+            attempts,
+        },
+        FetchError::Transport { url, detail, .. } => FetchError::Transport {
+            url,
+            detail,
+            attempts,
+        },
+        other => other,
+    }
+}
+
+fn io_error(path: &Path, err: &std::io::Error) -> FetchError {
+    FetchError::Io {
+        path: path.display().to_string(),
+        detail: err.to_string(),
+    }
+}
+
+/// Sleeps `delay`, waking early (`false`) on Ctrl-C.
+fn sleep(delay: Duration) -> bool {
+    let until = Instant::now() + delay;
+    while Instant::now() < until {
+        if interrupt::requested() {
+            return false;
+        }
+        std::thread::sleep((until - Instant::now()).min(Duration::from_millis(50)));
+    }
+    !interrupt::requested()
+}

@@ -1,0 +1,256 @@
+//! Where a download lives inside the mirror (the "Mirror layout" of the
+//! design contract), and how the mirror's metadata names it.
+//!
+//! ```text
+//! <dest>/<release tag>/<cpython file>   the path after `releases/download/` upstream
+//! <dest>/pypy/<pypy file>
+//! <dest>/<name>/<file>                  graalpy, pyodide and any other implementation
+//! ```
+//!
+//! File names hold a literal `+`; the metadata's relative URLs spell it
+//! `%2B`, as upstream does, so every static server and object store maps
+//! the URL back to the same file.
+
+use std::path::{Component, Path, PathBuf};
+
+use url::Url;
+
+use super::entry::Download;
+
+/// A file's path relative to the mirror root: `/`-separated, every segment
+/// a plain visible name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RelPath(String);
+
+impl RelPath {
+    /// Builds a path from segments, refusing anything that could leave the
+    /// mirror or clash with its own files (hidden names, `.part`).
+    pub fn from_segments<S: AsRef<str>>(segments: &[S]) -> Result<RelPath, String> {
+        if segments.is_empty() {
+            return Err("the path is empty".into());
+        }
+        for segment in segments {
+            let segment = segment.as_ref();
+            if segment.is_empty()
+                || segment.starts_with('.')
+                || segment.contains(['/', '\\', '\0'])
+                || segment.ends_with(super::download::PART_SUFFIX)
+            {
+                return Err(format!("`{segment}` is not a usable file or folder name"));
+            }
+        }
+        let joined: Vec<&str> = segments.iter().map(AsRef::as_ref).collect();
+        Ok(RelPath(joined.join("/")))
+    }
+
+    /// The path of a file below `root`, if it is one.
+    pub fn from_path(root: &Path, path: &Path) -> Option<RelPath> {
+        let rest = path.strip_prefix(root).ok()?;
+        let mut segments = Vec::new();
+        for component in rest.components() {
+            match component {
+                Component::Normal(name) => segments.push(name.to_str()?.to_string()),
+                _ => return None,
+            }
+        }
+        RelPath::from_segments(&segments).ok()
+    }
+
+    /// A path for listing only (a stray file's name may not pass the checks).
+    pub fn unchecked(text: String) -> RelPath {
+        RelPath(text)
+    }
+
+    /// The path as text, `/`-separated.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The file below `root`.
+    pub fn under(&self, root: &Path) -> PathBuf {
+        let mut path = root.to_path_buf();
+        path.extend(self.0.split('/'));
+        path
+    }
+
+    /// The URL relative to the mirror's metadata file: every byte outside
+    /// RFC 3986's unreserved set percent-encoded, so `+` becomes `%2B`.
+    pub fn url(&self) -> String {
+        let mut out = String::with_capacity(self.0.len() + 8);
+        for byte in self.0.bytes() {
+            if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~' | b'/') {
+                out.push(byte as char);
+            } else {
+                out.push_str(&format!("%{byte:02X}"));
+            }
+        }
+        out
+    }
+
+    /// The file name (last segment).
+    pub fn file_name(&self) -> &str {
+        self.0.rsplit('/').next().unwrap_or(&self.0)
+    }
+}
+
+impl std::fmt::Display for RelPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The percent-decoded path segments of a URL (`%2B` becomes `+`).
+pub fn decoded_segments(url: &Url) -> Vec<String> {
+    url.path_segments()
+        .map(|segments| {
+            segments
+                .map(|s| percent_decode(s).unwrap_or_else(|| s.to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = text.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Where `download` lives in the mirror.
+pub fn rel_path_for(download: &Download) -> Result<RelPath, String> {
+    let segments = decoded_segments(&download.url);
+    let Some(file) = segments.last().filter(|f| !f.is_empty()) else {
+        return Err(format!(
+            "the URL {} names no file",
+            crate::redact::url(download.url.as_str())
+        ));
+    };
+    match download.name.as_str() {
+        "cpython" => {
+            // Upstream: …/releases/download/<tag>/<file>; keep that tail so
+            // `UV_PYTHON_INSTALL_MIRROR=<dest>` works for uv's built-in list.
+            let release = segments
+                .windows(2)
+                .position(|w| w[0] == "releases" && w[1] == "download")
+                .filter(|at| at + 4 == segments.len());
+            match (release, &download.build) {
+                (Some(at), _) => RelPath::from_segments(&segments[at + 2..]),
+                (None, Some(build)) => RelPath::from_segments(&[build.as_str(), file]),
+                (None, None) if segments.len() >= 2 => {
+                    RelPath::from_segments(&segments[segments.len() - 2..])
+                }
+                (None, None) => RelPath::from_segments(&["cpython", file.as_str()]),
+            }
+        }
+        name => RelPath::from_segments(&[name, file.as_str()]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mirror::entry::Version;
+
+    fn download(name: &str, url: &str, build: Option<&str>) -> Download {
+        Download {
+            key: "k".into(),
+            name: name.into(),
+            version: Version {
+                release: (3, 12, 8),
+                pre: String::new(),
+            },
+            os: "linux".into(),
+            arch: "x86_64".into(),
+            libc: "gnu".into(),
+            variant: None,
+            build: build.map(str::to_string),
+            sha256: None,
+            url: Url::parse(url).unwrap(),
+            raw: Default::default(),
+        }
+    }
+
+    #[test]
+    fn cpython_keeps_the_release_path_with_a_literal_plus() {
+        let d = download(
+            "cpython",
+            "https://github.com/astral-sh/python-build-standalone/releases/download/20250115/cpython-3.12.8%2B20250115-x86_64-unknown-linux-gnu-install_only_stripped.tar.gz",
+            Some("20250115"),
+        );
+        let rel = rel_path_for(&d).unwrap();
+        assert_eq!(
+            rel.as_str(),
+            "20250115/cpython-3.12.8+20250115-x86_64-unknown-linux-gnu-install_only_stripped.tar.gz"
+        );
+        assert_eq!(
+            rel.url(),
+            "20250115/cpython-3.12.8%2B20250115-x86_64-unknown-linux-gnu-install_only_stripped.tar.gz"
+        );
+    }
+
+    #[test]
+    fn cpython_elsewhere_goes_under_its_build() {
+        let d = download(
+            "cpython",
+            "http://127.0.0.1:9/x/y/cpython-3.12.8%2Bb1-t.tar.gz",
+            Some("b1"),
+        );
+        assert_eq!(
+            rel_path_for(&d).unwrap().as_str(),
+            "b1/cpython-3.12.8+b1-t.tar.gz"
+        );
+    }
+
+    #[test]
+    fn pypy_and_graalpy_get_their_own_folder() {
+        let d = download(
+            "pypy",
+            "https://downloads.python.org/pypy/pypy3.10-v7.3.17-linux64.tar.bz2",
+            None,
+        );
+        assert_eq!(
+            rel_path_for(&d).unwrap().as_str(),
+            "pypy/pypy3.10-v7.3.17-linux64.tar.bz2"
+        );
+        let d = download(
+            "graalpy",
+            "https://github.com/oracle/graalpython/releases/download/graal-24.1.1/graalpy-24.1.1-linux-amd64.tar.gz",
+            None,
+        );
+        assert_eq!(
+            rel_path_for(&d).unwrap().as_str(),
+            "graalpy/graalpy-24.1.1-linux-amd64.tar.gz"
+        );
+    }
+
+    #[test]
+    fn escaping_names_are_refused() {
+        assert!(RelPath::from_segments(&["..", "x"]).is_err());
+        assert!(RelPath::from_segments(&["a", ".hidden"]).is_err());
+        assert!(RelPath::from_segments(&["a", "b.part"]).is_err());
+        let d = download("pypy", "https://h.example/pypy/%2E%2E", None);
+        assert!(rel_path_for(&d).is_err());
+        let d = download("pypy", "https://h.example/pypy/a%2Fb", None);
+        assert!(rel_path_for(&d).is_err());
+    }
+
+    #[test]
+    fn paths_round_trip() {
+        let root = Path::new("/srv/mirror");
+        let rel = RelPath::from_segments(&["20250115", "a+b.tar.gz"]).unwrap();
+        let path = rel.under(root);
+        assert_eq!(RelPath::from_path(root, &path), Some(rel));
+        assert_eq!(RelPath::from_path(root, Path::new("/elsewhere/x")), None);
+    }
+}
