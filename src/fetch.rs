@@ -53,8 +53,8 @@ pub enum FetchError {
         /// The status code.
         status: u16,
     },
-    /// The body is larger than [`MAX_BODY`].
-    #[error("{url} sent more than {limit} bytes; refusing it")]
+    /// The body is larger than [`MAX_BODY`] (announced so, or found so while reading).
+    #[error("{url} is larger than the {} MiB limit; refusing it", .limit >> 20)]
     TooLarge {
         /// The URL (redacted).
         url: String,
@@ -113,7 +113,8 @@ fn fetch_file(url: &Url) -> Result<Fetched, FetchError> {
     })
 }
 
-fn chain(err: &dyn std::error::Error) -> String {
+/// An error and its causes on one line, redacted.
+pub(crate) fn chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {
@@ -128,9 +129,19 @@ fn chain(err: &dyn std::error::Error) -> String {
 }
 
 /// reqwest's own top line repeats the URL; say what kind of failure it was instead.
-fn describe(err: &reqwest::Error, timeout: Duration) -> String {
+pub(crate) fn describe(err: &reqwest::Error, timeout: Duration) -> String {
+    // A connect timeout is a timeout too, but "no complete answer within
+    // <total>" would name the wrong limit and hide that nothing answered the
+    // connect at all (a host that drops packets). Callers that know their
+    // connect limit say it, see `fetch_http`.
+    if err.is_timeout() && err.is_connect() {
+        return "connection failed: not established in time".to_string();
+    }
     if err.is_timeout() {
-        return format!("no complete answer within {}", humantime::format_duration(timeout));
+        return format!(
+            "no complete answer within {}",
+            humantime::format_duration(timeout)
+        );
     }
     let kind = if err.is_connect() {
         "connection failed"
@@ -141,25 +152,40 @@ fn describe(err: &reqwest::Error, timeout: Duration) -> String {
     } else {
         "request failed"
     };
-    match std::error::Error::source(err) {
-        Some(cause) => format!("{kind}: {}", chain(cause)),
-        None => kind.to_string(),
+    match std::error::Error::source(err).map(chain) {
+        // reqwest's redirect error has the cause "too many redirects": say it once.
+        Some(cause) if cause != kind => format!("{kind}: {cause}"),
+        _ => kind.to_string(),
     }
 }
 
+/// The connect limit of a request whose overall limit is `timeout`.
+fn connect_timeout(timeout: Duration) -> Duration {
+    CONNECT_TIMEOUT.min(timeout)
+}
+
 fn client(timeout: Duration) -> Result<reqwest::blocking::Client, String> {
+    client_builder(timeout).build().map_err(|err| chain(&err))
+}
+
+/// The shim's HTTP client settings (rustls with ring, bounded timeouts,
+/// limited redirects, user agent), for callers that adjust them before
+/// building, such as `mirror sync`.
+pub(crate) fn client_builder(timeout: Duration) -> reqwest::blocking::ClientBuilder {
     // One process-wide crypto provider; a second install attempt is harmless.
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::blocking::Client::builder()
-        .connect_timeout(CONNECT_TIMEOUT.min(timeout))
+        .connect_timeout(connect_timeout(timeout))
         .timeout(timeout)
         .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
         .user_agent(concat!("uv-shim/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|err| chain(&err))
 }
 
-fn fetch_http(url: &Url, validators: &Validators, timeout: Duration) -> Result<Fetched, FetchError> {
+fn fetch_http(
+    url: &Url,
+    validators: &Validators,
+    timeout: Duration,
+) -> Result<Fetched, FetchError> {
     let shown = crate::redact::url(url.as_str());
     let transport = |detail: String| FetchError::Transport {
         url: shown.clone(),
@@ -173,9 +199,16 @@ fn fetch_http(url: &Url, validators: &Validators, timeout: Duration) -> Result<F
     if let Some(last_modified) = &validators.last_modified {
         request = request.header(reqwest::header::IF_MODIFIED_SINCE, last_modified);
     }
-    let response = request
-        .send()
-        .map_err(|err| transport(describe(&err, timeout)))?;
+    let response = request.send().map_err(|err| {
+        transport(if err.is_timeout() && err.is_connect() {
+            format!(
+                "connection failed: not established within {}",
+                humantime::format_duration(connect_timeout(timeout))
+            )
+        } else {
+            describe(&err, timeout)
+        })
+    })?;
     let status = response.status();
     if status == reqwest::StatusCode::NOT_MODIFIED {
         return Ok(Fetched::NotModified);
@@ -207,9 +240,14 @@ fn fetch_http(url: &Url, validators: &Validators, timeout: Duration) -> Result<F
     response
         .take(MAX_BODY + 1)
         .read_to_end(&mut body)
-        .map_err(|err| match err.get_ref().and_then(|e| e.downcast_ref::<reqwest::Error>()) {
-            Some(inner) => transport(describe(inner, timeout)),
-            None => transport(format!("the body was cut short: {}", chain(&err))),
+        .map_err(|err| {
+            match err
+                .get_ref()
+                .and_then(|e| e.downcast_ref::<reqwest::Error>())
+            {
+                Some(inner) => transport(describe(inner, timeout)),
+                None => transport(format!("the body was cut short: {}", chain(&err))),
+            }
         })?;
     if body.len() as u64 > MAX_BODY {
         return Err(FetchError::TooLarge {
@@ -218,4 +256,88 @@ fn fetch_http(url: &Url, validators: &Validators, timeout: Duration) -> Result<F
         });
     }
     Ok(Fetched::Body { body, validators })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::net::TcpListener;
+
+    /// A server on 127.0.0.1 that answers every request with `answer`
+    /// (which should say `Connection: close`: the server closes after one).
+    fn answering(answer: &'static str) -> Url {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = Url::parse(&format!("http://{}/m.json", listener.local_addr().unwrap())).unwrap();
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                let mut head = [0u8; 2048];
+                let _ = stream.read(&mut head);
+                let _ = stream.write_all(answer.as_bytes());
+            }
+        });
+        url
+    }
+
+    fn transport_detail(result: Result<Fetched, FetchError>) -> String {
+        match result {
+            Err(FetchError::Transport { detail, .. }) => detail,
+            other => panic!("expected a transport error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_redirect_loop_is_named_once() {
+        let url = answering(
+            "HTTP/1.1 302 Found\r\nLocation: /m.json\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        );
+        let result = fetch(&url, &Validators::default(), Duration::from_secs(5));
+        assert_eq!(transport_detail(result), "too many redirects");
+    }
+
+    #[test]
+    fn an_announced_oversized_body_is_refused_unread() {
+        let url =
+            answering("HTTP/1.1 200 OK\r\nContent-Length: 209715200\r\nConnection: close\r\n\r\n{");
+        let started = std::time::Instant::now();
+        let result = fetch(&url, &Validators::default(), Duration::from_secs(5));
+        assert!(
+            matches!(result, Err(FetchError::TooLarge { .. })),
+            "{result:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(2));
+    }
+
+    /// A connect that never completes (a full listen queue drops the SYN)
+    /// fails after the connect limit and says so, not "no complete answer".
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_connect_timeout_names_the_connect_limit() {
+        use std::os::fd::FromRawFd;
+        // SAFETY: plain socket calls on a descriptor owned by `OwnedFd` at once.
+        let listener = unsafe {
+            let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+            assert!(fd >= 0);
+            let owned = std::os::fd::OwnedFd::from_raw_fd(fd);
+            let mut addr: libc::sockaddr_in = std::mem::zeroed();
+            addr.sin_family = libc::AF_INET as libc::sa_family_t;
+            addr.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
+            let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+            assert_eq!(libc::bind(fd, (&raw const addr).cast(), len), 0);
+            assert_eq!(libc::listen(fd, 0), 0);
+            TcpListener::from(owned)
+        };
+        let addr = listener.local_addr().unwrap();
+        let filler = std::net::TcpStream::connect(addr).unwrap();
+        let url = Url::parse(&format!("http://{addr}/m.json")).unwrap();
+        let started = std::time::Instant::now();
+        let detail = transport_detail(fetch(&url, &Validators::default(), Duration::from_secs(3)));
+        assert_eq!(detail, "connection failed: not established within 2s");
+        let took = started.elapsed();
+        assert!(
+            took >= CONNECT_TIMEOUT && took < Duration::from_secs(3),
+            "{took:?}"
+        );
+        drop(filler);
+    }
 }

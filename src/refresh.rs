@@ -116,7 +116,10 @@ fn is_fresh(request: &Request, state: &State, now: u64) -> bool {
         Some(url) if url.scheme() == "file" => {
             file_validator(url).is_some_and(|v| state.etag.as_deref() == Some(v.as_str()))
         }
-        Some(_) => state.age(now) < request.ttl,
+        // A copy "fetched" in the future means the clock went back (or the
+        // state is damaged): it is not fresh, else it would stay fresh until
+        // the clock caught up.
+        Some(_) => state.fetched <= now && state.age(now) < request.ttl,
         // The copy came from a source no longer configured.
         None => false,
     }
@@ -124,7 +127,9 @@ fn is_fresh(request: &Request, state: &State, now: u64) -> bool {
 
 fn backing_off(request: &Request, state: &State, now: u64) -> bool {
     let backoff = FAILURE_BACKOFF.min(request.ttl).as_secs();
-    state.failed > 0 && now.saturating_sub(state.failed) < backoff
+    // A failure in the future (the clock went back) would otherwise stop
+    // every retry until the clock caught up.
+    state.failed > 0 && state.failed <= now && now - state.failed < backoff
 }
 
 /// Makes sure a validated copy is in the cache, fetching only when needed.
@@ -136,14 +141,36 @@ pub fn ensure(cache: &Cache, request: &Request) -> Outcome {
     {
         return outcome;
     }
-    // Several sources may each take the full timeout; waiting longer than that is pointless.
-    let wait = request.timeout * request.sources.len().max(1) as u32 + Duration::from_secs(1);
+    // A stale but good copy is served while another process refreshes it
+    // (stale-while-revalidate): waiting for that refresh would make every
+    // parallel call pay the slow mirror, and a refresher that hangs (a `uv`
+    // stopped with Ctrl-Z mid-fetch) would stall every call. Only without a
+    // copy, or when told to revalidate, is the refresh worth waiting for;
+    // several sources may each take the full timeout, longer is pointless.
+    let stale = State::read(&entry.state).filter(|s| whole(&entry.json, s));
+    let wait = if stale.is_some() && !request.force {
+        Duration::ZERO
+    } else {
+        request.timeout * request.sources.len().max(1) as u32 + Duration::from_secs(1)
+    };
     let _lock = match cache::lock(&entry.lock, wait) {
         Ok(Some(lock)) => Some(lock),
         Ok(None) => {
-            // Someone else is still fetching: use what is there rather than pile on.
-            let error = "another uv-shim is still refreshing the metadata".to_string();
-            return match State::read(&entry.state).filter(|s| whole(&entry.json, s)) {
+            let error = format!(
+                "another uv-shim is still refreshing the metadata (it holds {})",
+                entry.lock.display()
+            );
+            crate::log::debug(|| error.clone());
+            return match stale {
+                // Not worth a warning: the copy is good, and someone is on it.
+                Some(state) if !request.force => Outcome::Stale {
+                    copy: Copy {
+                        json: entry.json.clone(),
+                        state,
+                    },
+                    error,
+                    now: false,
+                },
                 Some(state) => Outcome::Stale {
                     copy: Copy {
                         json: entry.json.clone(),
@@ -304,10 +331,95 @@ fn confirm(entry: &cache::Entry, previous: &State, now: u64) -> Result<Copy, Str
         ..previous.clone()
     };
     cache::write_atomic(&entry.state, state.render().as_bytes()).map_err(|err| {
-        format!("cannot write the cache file {}: {err}", entry.state.display())
+        format!(
+            "cannot write the cache file {}: {err}",
+            entry.state.display()
+        )
     })?;
     Ok(Copy {
         json: entry.json.clone(),
         state,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(force: bool) -> Request {
+        Request {
+            // Nothing listens there; the tests below must not get that far.
+            sources: vec![Url::parse("http://127.0.0.1:9/uv/download-metadata.json").unwrap()],
+            rewrite: Rewrite::default(),
+            ttl: Duration::from_secs(600),
+            timeout: Duration::from_secs(5),
+            force,
+        }
+    }
+
+    fn state(fetched: u64, failed: u64) -> State {
+        State {
+            source: request(false).sources[0].to_string(),
+            fetched,
+            size: 2,
+            entries: 1,
+            failed,
+            ..State::default()
+        }
+    }
+
+    #[test]
+    fn timestamps_from_the_future_count_as_stale() {
+        let now = 1_000_000;
+        let r = request(false);
+        assert!(is_fresh(&r, &state(now - 10, 0), now));
+        assert!(!is_fresh(&r, &state(now - 600, 0), now));
+        // The clock went back a day: refresh rather than trust the copy for a day.
+        assert!(!is_fresh(&r, &state(now + 86_400, 0), now));
+        assert!(backing_off(&r, &state(now - 600, now - 5), now));
+        assert!(!backing_off(&r, &state(now - 600, now - 60), now));
+        assert!(!backing_off(&r, &state(now - 600, now + 86_400), now));
+    }
+
+    /// A stale copy whose refresh is held up by another process is used at once.
+    #[test]
+    fn a_busy_lock_serves_the_stale_copy_without_waiting() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().to_path_buf());
+        let r = request(false);
+        let entry = cache.metadata(&r.identity());
+        let old = cache::now_secs() - 3600;
+        cache::write_atomic(&entry.json, b"{}").unwrap();
+        cache::write_atomic(&entry.state, state(old, 0).render().as_bytes()).unwrap();
+        let _held = cache::lock(&entry.lock, Duration::ZERO).unwrap().unwrap();
+
+        let started = std::time::Instant::now();
+        let outcome = ensure(&cache, &r);
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
+        match outcome {
+            Outcome::Stale { copy, now, .. } => {
+                assert!(!now, "a busy lock is no failure worth a warning");
+                assert_eq!(copy.state.fetched, old);
+            }
+            other => panic!("{other:?}"),
+        }
+
+        // Without a copy there is nothing to serve: wait (bounded), then say why.
+        std::fs::remove_file(&entry.json).unwrap();
+        let r = Request {
+            timeout: Duration::from_millis(100),
+            ..r
+        };
+        let started = std::time::Instant::now();
+        let outcome = ensure(&cache, &r);
+        assert!(started.elapsed() >= Duration::from_millis(1100));
+        assert!(
+            matches!(&outcome, Outcome::Unavailable { error, now: true } if error.contains("still refreshing")),
+            "{outcome:?}"
+        );
+    }
 }

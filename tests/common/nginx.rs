@@ -1,0 +1,276 @@
+//! A real nginx on `127.0.0.1`, started by the test itself (no system service).
+//!
+//! [`nginx`] finds the binary, installing the Debian package `nginx` with
+//! `apt-get` when it is missing (once per machine: parallel tests wait on a
+//! file lock beside the other test tools; `apt-get update` only when the
+//! first install attempt fails). The package would start the system service
+//! on port 80; unless a `policy-rc.d` already forbids that (as in Docker
+//! images), one is put in place for the install and removed after. Installing
+//! needs root: without it, and without nginx, the caller skips.
+//!
+//! [`Nginx::start`] runs `nginx -p <dir> -c <dir>/nginx.conf` in the
+//! foreground as one process (`master_process off`), with its own config,
+//! pid file, logs and temp paths in a temporary directory, serving a folder
+//! at `/` on an ephemeral port. The access log has one tab-separated line per
+//! request ([`Hit`]), so a test can see conditional requests and the exact
+//! request targets. Dropping the value kills nginx.
+
+#![cfg(unix)]
+
+use std::fs::{self, File};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Where the Debian package puts the binary.
+const DEBIAN_NGINX: &str = "/usr/sbin/nginx";
+
+/// The file that keeps services from starting while packages are installed.
+const POLICY_RC_D: &str = "/usr/sbin/policy-rc.d";
+
+/// The nginx binary, installing the package when missing; `Err` says why
+/// there is none (the caller skips with that message).
+pub fn nginx() -> Result<PathBuf, String> {
+    if let Some(found) = find() {
+        return Ok(found);
+    }
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Err("nginx is not installed and installing it needs root".into());
+    }
+    let tools = super::uv::tools_dir();
+    fs::create_dir_all(&tools).unwrap_or_else(|e| panic!("mkdir {}: {e}", tools.display()));
+    let lock_path = tools.join("nginx-install.lock");
+    let lock =
+        File::create(&lock_path).unwrap_or_else(|e| panic!("create {}: {e}", lock_path.display()));
+    lock.lock()
+        .unwrap_or_else(|e| panic!("lock {}: {e}", lock_path.display()));
+    // Another test may have installed it while we waited.
+    if let Some(found) = find() {
+        return Ok(found);
+    }
+    install();
+    Ok(
+        find()
+            .unwrap_or_else(|| panic!("`apt-get install nginx` succeeded, but no {DEBIAN_NGINX}")),
+    )
+}
+
+/// nginx on `PATH` or where Debian puts it.
+fn find() -> Option<PathBuf> {
+    let on_path = std::env::var_os("PATH").into_iter().flat_map(|p| {
+        std::env::split_paths(&p)
+            .map(|dir| dir.join("nginx"))
+            .collect::<Vec<_>>()
+    });
+    on_path
+        .chain([PathBuf::from(DEBIAN_NGINX)])
+        .find(|candidate| candidate.is_file())
+}
+
+/// `apt-get install -y nginx`, after `apt-get update` if the first attempt fails.
+fn install() {
+    let apt = |args: &[&str]| -> Output {
+        Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run apt-get: {e}"))
+    };
+    let _no_services = NoServices::new();
+    let install = ["install", "-y", "--no-install-recommends", "nginx"];
+    let mut output = apt(&install);
+    if !output.status.success() {
+        let update = apt(&["update"]);
+        assert!(
+            update.status.success(),
+            "`apt-get update` failed:\n{}",
+            String::from_utf8_lossy(&update.stderr)
+        );
+        output = apt(&install);
+    }
+    assert!(
+        output.status.success(),
+        "`apt-get install nginx` failed ({}):\n{}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A `policy-rc.d` that refuses to start services, for the install only;
+/// an existing one is left alone.
+struct NoServices {
+    created: bool,
+}
+
+impl NoServices {
+    fn new() -> NoServices {
+        let path = Path::new(POLICY_RC_D);
+        if path.exists() {
+            return NoServices { created: false };
+        }
+        fs::write(
+            path,
+            "#!/bin/sh\n# uv-shim tests: no services while installing nginx\nexit 101\n",
+        )
+        .unwrap_or_else(|e| panic!("write {POLICY_RC_D}: {e}"));
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+        NoServices { created: true }
+    }
+}
+
+impl Drop for NoServices {
+    fn drop(&mut self) {
+        if self.created {
+            let _ = fs::remove_file(POLICY_RC_D);
+        }
+    }
+}
+
+/// One line of the access log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    /// `GET`, `HEAD`, …
+    pub method: String,
+    /// The request target exactly as sent (`%2B` stays `%2B`).
+    pub uri: String,
+    /// The status answered.
+    pub status: u16,
+    /// The `If-None-Match` header sent, if any.
+    pub if_none_match: Option<String>,
+    /// The `ETag` answered, if any.
+    pub etag: Option<String>,
+}
+
+/// A running nginx; killed on drop.
+#[derive(Debug)]
+pub struct Nginx {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Nginx {
+    /// Serves the files under `root` at `/` on `127.0.0.1:<free port>`.
+    /// Panics, with nginx's error log, if it does not come up within 10 s.
+    pub fn start(binary: &Path, root: &Path) -> Nginx {
+        let dir = tempfile::Builder::new()
+            .prefix("uv-shim-nginx-")
+            .tempdir()
+            .expect("temp dir");
+        let prefix = dir.path();
+        for sub in ["logs", "tmp"] {
+            fs::create_dir_all(prefix.join(sub)).unwrap();
+        }
+        let port = free_port();
+        let config = format!(
+            r#"daemon off;
+master_process off;
+worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/logs/error.log warn;
+events {{ worker_connections 64; }}
+http {{
+    log_format hits escape=none "$request_method\t$request_uri\t$status\t$http_if_none_match\t$sent_http_etag";
+    access_log {prefix}/logs/access.log hits;
+    client_body_temp_path {prefix}/tmp/body;
+    proxy_temp_path {prefix}/tmp/proxy;
+    fastcgi_temp_path {prefix}/tmp/fastcgi;
+    uwsgi_temp_path {prefix}/tmp/uwsgi;
+    scgi_temp_path {prefix}/tmp/scgi;
+    types {{ application/json json; application/gzip gz; }}
+    default_type application/octet-stream;
+    server {{
+        listen 127.0.0.1:{port};
+        root {root};
+    }}
+}}
+"#,
+            prefix = prefix.display(),
+            root = root.display(),
+        );
+        let conf = prefix.join("nginx.conf");
+        fs::write(&conf, config).unwrap();
+        let child = Command::new(binary)
+            .arg("-p")
+            .arg(prefix)
+            .arg("-c")
+            .arg(&conf)
+            .arg("-e")
+            .arg(prefix.join("logs/error.log"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+        let mut nginx = Nginx { child, port, dir };
+        nginx.wait_until_listening();
+        nginx
+    }
+
+    fn wait_until_listening(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            let exited = self.child.try_wait().expect("wait for nginx");
+            if exited.is_some() || Instant::now() >= deadline {
+                panic!(
+                    "nginx did not come up on port {} ({exited:?}):\n{}",
+                    self.port,
+                    fs::read_to_string(self.dir.path().join("logs/error.log")).unwrap_or_default()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// `http://127.0.0.1:PORT/<path>`.
+    pub fn url(&self, path: &str) -> String {
+        format!(
+            "http://127.0.0.1:{}/{}",
+            self.port,
+            path.trim_start_matches('/')
+        )
+    }
+
+    /// Every request so far, oldest first.
+    pub fn hits(&self) -> Vec<Hit> {
+        let text = fs::read_to_string(self.dir.path().join("logs/access.log")).unwrap_or_default();
+        text.lines()
+            .map(|line| {
+                let fields: Vec<&str> = line.split('\t').collect();
+                assert_eq!(fields.len(), 5, "unexpected access log line {line:?}");
+                let header =
+                    |value: &str| (!value.is_empty() && value != "-").then(|| value.to_string());
+                Hit {
+                    method: fields[0].to_string(),
+                    uri: fields[1].to_string(),
+                    status: fields[2].parse().expect("status"),
+                    if_none_match: header(fields[3]),
+                    etag: header(fields[4]),
+                }
+            })
+            .collect()
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port on 127.0.0.1 that was free a moment ago.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind 127.0.0.1:0")
+        .port()
+}
