@@ -61,9 +61,11 @@ impl OneOrMany {
 
 fn de_duration<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<Duration>, D::Error> {
     let text = String::deserialize(de)?;
-    humantime::parse_duration(&text)
-        .map(Some)
-        .map_err(|err| serde::de::Error::custom(format!("`{text}` is not a duration ({err}); write e.g. \"10m\" or \"1h\"")))
+    humantime::parse_duration(&text).map(Some).map_err(|err| {
+        serde::de::Error::custom(format!(
+            "`{text}` is not a duration ({err}); write e.g. \"10m\" or \"1h\""
+        ))
+    })
 }
 
 /// Why a config file could not be used.
@@ -247,7 +249,10 @@ dns-allowed-hosts = ["m.other.example"]
     #[test]
     fn bad_duration_names_the_key() {
         let err = parse_str("ttl = \"soon\"\n").unwrap_err().to_string();
-        assert!(err.contains(":1:") && err.contains("ttl") && err.contains("soon"), "{err}");
+        assert!(
+            err.contains(":1:") && err.contains("ttl") && err.contains("soon"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -261,6 +266,10 @@ dns-allowed-hosts = ["m.other.example"]
 
     #[test]
     fn missing_file_is_not_set() {
-        assert!(load(Path::new("/nonexistent/uv-shim/config.toml")).unwrap().is_none());
+        assert!(
+            load(Path::new("/nonexistent/uv-shim/config.toml"))
+                .unwrap()
+                .is_none()
+        );
     }
 }

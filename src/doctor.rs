@@ -119,18 +119,26 @@ fn build(p: &Prepared) -> Report {
         })
         .collect();
 
-    let mut problems: Vec<String> = p.discovery.problems.iter().map(|s| redact::text(s)).collect();
-    problems.extend(
-        p.discovery
-            .report
-            .iter()
-            .filter_map(|l| match &l.status {
-                Status::Error(e) if !p.discovery.problems.iter().any(|pr| pr.contains(e.as_str())) => {
-                    Some(redact::text(&format!("{}: {e}", l.name)))
-                }
-                _ => None,
-            }),
-    );
+    let mut problems: Vec<String> = p
+        .discovery
+        .problems
+        .iter()
+        .map(|s| redact::text(s))
+        .collect();
+    problems.extend(p.discovery.report.iter().filter_map(|l| {
+        match &l.status {
+            Status::Error(e)
+                if !p
+                    .discovery
+                    .problems
+                    .iter()
+                    .any(|pr| pr.contains(e.as_str())) =>
+            {
+                Some(redact::text(&format!("{}: {e}", l.name)))
+            }
+            _ => None,
+        }
+    }));
 
     let s = &p.discovery.settings;
     let mut settings = vec![
@@ -185,7 +193,9 @@ fn build(p: &Prepared) -> Report {
             Some(Outcome::Fresh(c)) => ("fresh", Some(c), None),
             Some(Outcome::Fetched(c)) => ("fetched now", Some(c), None),
             Some(Outcome::Revalidated(c)) => ("revalidated now", Some(c), None),
-            Some(Outcome::Stale { copy, error, .. }) => ("stale (refresh failed)", Some(copy), Some(error.clone())),
+            Some(Outcome::Stale { copy, error, .. }) => {
+                ("stale (refresh failed)", Some(copy), Some(error.clone()))
+            }
             Some(Outcome::Unavailable { error, .. }) => ("unavailable", None, Some(error.clone())),
             None => ("not fetched", None, None),
         };
@@ -195,7 +205,11 @@ fn build(p: &Prepared) -> Report {
             problems.push(redact::text(&format!("no metadata: {error}")));
         }
         MetadataLine {
-            sources: request.sources.iter().map(|u| redact::url(u.as_str())).collect(),
+            sources: request
+                .sources
+                .iter()
+                .map(|u| redact::url(u.as_str()))
+                .collect(),
             rewrite: request.rewrite.tag(),
             cache_file: copy.map(|c| c.json.display().to_string()),
             state: state_name,
@@ -213,8 +227,12 @@ fn build(p: &Prepared) -> Report {
             path: Some(uv.value.display().to_string()),
             origin: Some(uv.origin.to_string()),
             version: p.version.as_ref().map(|v| match v {
-                Ok((version, crate::realuv::VersionSource::Cached)) => format!("{version} (cached)"),
-                Ok((version, crate::realuv::VersionSource::Probed)) => format!("{version} (probed now)"),
+                Ok((version, crate::realuv::VersionSource::Cached)) => {
+                    format!("{version} (cached)")
+                }
+                Ok((version, crate::realuv::VersionSource::Probed)) => {
+                    format!("{version} (probed now)")
+                }
                 Err(err) => format!("unknown: {err}"),
             }),
             error: None,
@@ -321,7 +339,14 @@ fn render(r: &Report) -> String {
         }
         (None, None) => {}
     }
-    let _ = writeln!(o, "\nEnvironment for uv (scheme: {}):", serde_json::to_value(r.scheme).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default());
+    let _ = writeln!(
+        o,
+        "\nEnvironment for uv (scheme: {}):",
+        serde_json::to_value(r.scheme)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    );
     if r.env.is_empty() {
         let _ = writeln!(o, "  (nothing set)");
     }

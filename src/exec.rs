@@ -20,10 +20,14 @@ pub const MAX_DEPTH: u32 = 16;
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
     /// This process was exec'd by a shim: the "real uv" is a shim.
-    #[error("the real uv that uv-shim started is uv-shim again (a copy of the shim, not uv); set UV_SHIM_REAL_UV or `uv = \"…\"` to the real uv binary")]
+    #[error(
+        "the real uv that uv-shim started is uv-shim again (a copy of the shim, not uv); set UV_SHIM_REAL_UV or `uv = \"…\"` to the real uv binary"
+    )]
     Loop,
     /// Too many nested shims.
-    #[error("{depth} nested uv-shim calls; this looks like a loop. Set UV_SHIM_REAL_UV to the real uv binary")]
+    #[error(
+        "{depth} nested uv-shim calls; this looks like a loop. Set UV_SHIM_REAL_UV to the real uv binary"
+    )]
     TooDeep {
         /// The depth found.
         depth: u32,

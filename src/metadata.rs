@@ -16,20 +16,58 @@ const NAMES: &[&str] = &["cpython", "pypy", "graalpy", "pyodide"];
 
 /// Operating systems as uv's metadata spells them.
 const OSES: &[&str] = &[
-    "linux", "darwin", "windows", "freebsd", "netbsd", "openbsd", "dragonfly", "illumos",
-    "solaris", "android", "ios", "emscripten", "wasi", "haiku",
+    "linux",
+    "darwin",
+    "windows",
+    "freebsd",
+    "netbsd",
+    "openbsd",
+    "dragonfly",
+    "illumos",
+    "solaris",
+    "android",
+    "ios",
+    "emscripten",
+    "wasi",
+    "haiku",
 ];
 
 /// Architecture families as uv's metadata spells them.
 const ARCHES: &[&str] = &[
-    "x86_64", "aarch64", "i686", "i386", "armv7", "armv6", "armv5te", "arm", "s390x",
-    "powerpc64le", "powerpc64", "powerpc", "riscv64gc", "riscv64", "loongarch64", "wasm32",
-    "wasm64", "mips", "mipsel", "mips64", "mips64el", "sparc64", "x86",
+    "x86_64",
+    "aarch64",
+    "i686",
+    "i386",
+    "armv7",
+    "armv6",
+    "armv5te",
+    "arm",
+    "s390x",
+    "powerpc64le",
+    "powerpc64",
+    "powerpc",
+    "riscv64gc",
+    "riscv64",
+    "loongarch64",
+    "wasm32",
+    "wasm64",
+    "mips",
+    "mipsel",
+    "mips64",
+    "mips64el",
+    "sparc64",
+    "x86",
 ];
 
 /// C libraries as uv's metadata spells them.
 const LIBCS: &[&str] = &[
-    "gnu", "musl", "none", "gnueabi", "gnueabihf", "musleabi", "musleabihf",
+    "gnu",
+    "musl",
+    "none",
+    "gnueabi",
+    "gnueabihf",
+    "musleabi",
+    "musleabihf",
 ];
 
 /// A metadata document that failed validation.
@@ -44,7 +82,9 @@ pub enum MetadataError {
         detail: String,
     },
     /// The JSON is not an object of entries.
-    #[error("{source_name} has the wrong shape: expected an object of download entries, found {found}")]
+    #[error(
+        "{source_name} has the wrong shape: expected an object of download entries, found {found}"
+    )]
     WrongShape {
         /// Where the body came from.
         source_name: String,
@@ -123,11 +163,13 @@ pub fn validate(body: &[u8], source: &Url, rewrite: &Rewrite) -> Result<Validate
         return Err(MetadataError::Empty { source_name });
     }
     for (key, entry) in entries.iter_mut() {
-        check_entry(key, entry, source, rewrite).map_err(|(field, problem)| MetadataError::Entry {
-            source_name: source_name.clone(),
-            key: key.clone(),
-            field,
-            problem,
+        check_entry(key, entry, source, rewrite).map_err(|(field, problem)| {
+            MetadataError::Entry {
+                source_name: source_name.clone(),
+                key: key.clone(),
+                field,
+                problem,
+            }
         })?;
     }
     let count = entries.len();
@@ -155,35 +197,57 @@ fn problem(field: &str, what: impl Into<String>) -> Problem {
     (field.to_string(), what.into())
 }
 
-fn one_of<'a>(entry: &'a Map<String, Value>, field: &str, allowed: &[&str]) -> Result<&'a str, Problem> {
+fn one_of<'a>(
+    entry: &'a Map<String, Value>,
+    field: &str,
+    allowed: &[&str],
+) -> Result<&'a str, Problem> {
     let value = required_str(entry, field)?;
     if allowed.contains(&value) {
         Ok(value)
     } else {
-        Err(problem(field, format!("has unknown value `{value}` (expected one of: {})", allowed.join(", "))))
+        Err(problem(
+            field,
+            format!(
+                "has unknown value `{value}` (expected one of: {})",
+                allowed.join(", ")
+            ),
+        ))
     }
 }
 
 fn required_str<'a>(entry: &'a Map<String, Value>, field: &str) -> Result<&'a str, Problem> {
     match entry.get(field) {
         Some(Value::String(s)) => Ok(s),
-        Some(other) => Err(problem(field, format!("must be a string, found {}", kind_of(other)))),
+        Some(other) => Err(problem(
+            field,
+            format!("must be a string, found {}", kind_of(other)),
+        )),
         None => Err(problem(field, "is missing")),
     }
 }
 
-fn optional_str<'a>(entry: &'a Map<String, Value>, field: &str) -> Result<Option<&'a str>, Problem> {
+fn optional_str<'a>(
+    entry: &'a Map<String, Value>,
+    field: &str,
+) -> Result<Option<&'a str>, Problem> {
     match entry.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(other) => Err(problem(field, format!("must be a string or null, found {}", kind_of(other)))),
+        Some(other) => Err(problem(
+            field,
+            format!("must be a string or null, found {}", kind_of(other)),
+        )),
     }
 }
 
 fn small_number(entry: &Map<String, Value>, field: &str) -> Result<(), Problem> {
     match entry.get(field) {
         Some(Value::Number(n)) if n.as_u64().is_some_and(|n| n <= u64::from(u8::MAX)) => Ok(()),
-        Some(other) => Err(problem(field, format!("must be a whole number from 0 to 255, found {other}"))),
+        Some(other) => Err(problem(
+            field,
+            format!("must be a whole number from 0 to 255, found {other}"),
+        )),
         None => Err(problem(field, "is missing")),
     }
 }
@@ -200,9 +264,17 @@ fn token(field: &str, value: &str) -> Result<(), Problem> {
     }
 }
 
-fn check_entry(key: &str, entry: &mut Value, source: &Url, rewrite: &Rewrite) -> Result<(), Problem> {
+fn check_entry(
+    key: &str,
+    entry: &mut Value,
+    source: &Url,
+    rewrite: &Rewrite,
+) -> Result<(), Problem> {
     let Value::Object(entry) = entry else {
-        return Err(problem("(entry)", format!("must be an object, found {}", kind_of(entry))));
+        return Err(problem(
+            "(entry)",
+            format!("must be an object, found {}", kind_of(entry)),
+        ));
     };
     if key.trim().is_empty() {
         return Err(problem("(key)", "is empty"));
@@ -211,11 +283,18 @@ fn check_entry(key: &str, entry: &mut Value, source: &Url, rewrite: &Rewrite) ->
     match entry.get("arch") {
         Some(Value::Object(arch)) => {
             one_of(arch, "family", ARCHES).map_err(|(f, p)| (format!("arch.{f}"), p))?;
-            if let Some(variant) = optional_str(arch, "variant").map_err(|(f, p)| (format!("arch.{f}"), p))? {
+            if let Some(variant) =
+                optional_str(arch, "variant").map_err(|(f, p)| (format!("arch.{f}"), p))?
+            {
                 token("arch.variant", variant)?;
             }
         }
-        Some(other) => return Err(problem("arch", format!("must be an object, found {}", kind_of(other)))),
+        Some(other) => {
+            return Err(problem(
+                "arch",
+                format!("must be an object, found {}", kind_of(other)),
+            ));
+        }
         None => return Err(problem("arch", "is missing")),
     }
     one_of(entry, "os", OSES)?;
@@ -236,17 +315,29 @@ fn check_entry(key: &str, entry: &mut Value, source: &Url, rewrite: &Rewrite) ->
     if let Some(sha) = optional_str(entry, "sha256")?
         && !(sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit()))
     {
-        return Err(problem("sha256", format!("must be 64 hex digits, found `{sha}`")));
+        return Err(problem(
+            "sha256",
+            format!("must be 64 hex digits, found `{sha}`"),
+        ));
     }
     let raw_url = required_str(entry, "url")?;
     if raw_url.trim().is_empty() {
         return Err(problem("url", "is empty"));
     }
-    let resolved = source
-        .join(raw_url)
-        .map_err(|err| problem("url", format!("`{}` cannot be resolved: {err}", crate::redact::url(raw_url))))?;
+    let resolved = source.join(raw_url).map_err(|err| {
+        problem(
+            "url",
+            format!(
+                "`{}` cannot be resolved: {err}",
+                crate::redact::url(raw_url)
+            ),
+        )
+    })?;
     if !matches!(resolved.scheme(), "http" | "https" | "file") {
-        return Err(problem("url", format!("scheme `{}` is not supported", resolved.scheme())));
+        return Err(problem(
+            "url",
+            format!("scheme `{}` is not supported", resolved.scheme()),
+        ));
     }
     let handed = hand_over(&name, resolved, rewrite);
     entry.insert("url".into(), Value::String(handed));
@@ -290,7 +381,10 @@ mod tests {
     }
 
     fn doc(entries: &[(&str, Value)]) -> Vec<u8> {
-        let map: Map<String, Value> = entries.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        let map: Map<String, Value> = entries
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
         serde_json::to_vec(&Value::Object(map)).unwrap()
     }
 
@@ -328,7 +422,10 @@ mod tests {
             pypy_upstream: false,
         };
         let v = validate(&body, &src(), &rewrite).unwrap();
-        assert_eq!(urls_of(&v), [format!("{UPSTREAM_CPYTHON}20250101/f.tar.gz")]);
+        assert_eq!(
+            urls_of(&v),
+            [format!("{UPSTREAM_CPYTHON}20250101/f.tar.gz")]
+        );
     }
 
     #[test]
@@ -336,8 +433,13 @@ mod tests {
         let mut bad = entry("x.tar.gz");
         bad["sha256"] = Value::String("zz".into());
         let body = doc(&[("good", entry("a.tar.gz")), ("bad-one", bad)]);
-        let err = validate(&body, &src(), &Rewrite::default()).unwrap_err().to_string();
-        assert!(err.contains("`bad-one`") && err.contains("`sha256`"), "{err}");
+        let err = validate(&body, &src(), &Rewrite::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`bad-one`") && err.contains("`sha256`"),
+            "{err}"
+        );
 
         let mut bad = entry("x.tar.gz");
         bad["os"] = Value::String("plan9".into());

@@ -65,7 +65,11 @@ fn fnv(hash: &mut u64, bytes: &[u8]) {
 }
 
 /// The plan file for this environment and this binary.
-pub fn path(cache_dir: &Path, exe: &Path, vars: impl Iterator<Item = (OsString, OsString)>) -> PathBuf {
+pub fn path(
+    cache_dir: &Path,
+    exe: &Path,
+    vars: impl Iterator<Item = (OsString, OsString)>,
+) -> PathBuf {
     let mut inputs: Vec<(OsString, OsString)> = vars.filter(|(name, _)| is_input(name)).collect();
     inputs.sort();
     let mut hash = 0xcbf2_9ce4_8422_2325;
@@ -126,6 +130,13 @@ pub fn load(path: &Path, now: u64) -> Option<HandOver> {
                     return None;
                 }
             }
+            // A plan made "in the future" means the clock went back: its
+            // expiry cannot be trusted either.
+            "made" => {
+                if rest.parse::<u64>().ok()? > now {
+                    return None;
+                }
+            }
             "dep" => {
                 let (want, file) = rest.split_once(' ')?;
                 if stamp(Path::new(file)) != want {
@@ -143,10 +154,17 @@ pub fn load(path: &Path, now: u64) -> Option<HandOver> {
     Some(HandOver { uv: uv?, vars })
 }
 
-/// Writes a plan: the hand-over, the files it rests on, and when it expires.
-pub fn store(path: &Path, hand_over: &HandOver, deps: &[PathBuf], expires: u64) -> std::io::Result<()> {
+/// Writes a plan: the hand-over, the files it rests on, when it was made and when it expires.
+pub fn store(
+    path: &Path,
+    hand_over: &HandOver,
+    deps: &[PathBuf],
+    made: u64,
+    expires: u64,
+) -> std::io::Result<()> {
     let mut text = Vec::new();
     writeln!(text, "{MAGIC}")?;
+    writeln!(text, "made {made}")?;
     writeln!(text, "expires {expires}")?;
     for dep in deps {
         let shown = dep.to_string_lossy();
@@ -181,10 +199,19 @@ mod tests {
             uv: "/opt/uv/bin/uv".into(),
             vars: vec![("UV_PYTHON_DOWNLOADS_JSON_URL".into(), "/c/a b.json".into())],
         };
-        store(&plan, &hand_over, &[config.clone(), absent.clone()], 100).unwrap();
+        store(
+            &plan,
+            &hand_over,
+            &[config.clone(), absent.clone()],
+            10,
+            100,
+        )
+        .unwrap();
         assert_eq!(load(&plan, 99), Some(hand_over.clone()));
         // Expired.
         assert_eq!(load(&plan, 100), None);
+        // Made after "now": the clock went back.
+        assert_eq!(load(&plan, 9), None);
         // A file that appears.
         std::fs::write(&absent, "").unwrap();
         assert_eq!(load(&plan, 50), None);
@@ -207,12 +234,39 @@ mod tests {
                 .into_iter()
         };
         let base = path(dir, exe, vars(&[("UV_SHIM_MIRROR", "a"), ("TERM", "x")]));
-        assert_eq!(base, path(dir, exe, vars(&[("TERM", "y"), ("UV_SHIM_MIRROR", "a")])));
-        assert_eq!(base, path(dir, exe, vars(&[("UV_SHIM_MIRROR", "a"), ("UV_SHIM_DEPTH", "3")])));
-        assert_eq!(base, path(dir, exe, vars(&[("UV_SHIM_MIRROR", "a"), ("UV_DEFAULT_INDEX", "")])));
+        assert_eq!(
+            base,
+            path(dir, exe, vars(&[("TERM", "y"), ("UV_SHIM_MIRROR", "a")]))
+        );
+        assert_eq!(
+            base,
+            path(
+                dir,
+                exe,
+                vars(&[("UV_SHIM_MIRROR", "a"), ("UV_SHIM_DEPTH", "3")])
+            )
+        );
+        assert_eq!(
+            base,
+            path(
+                dir,
+                exe,
+                vars(&[("UV_SHIM_MIRROR", "a"), ("UV_DEFAULT_INDEX", "")])
+            )
+        );
         assert_ne!(base, path(dir, exe, vars(&[("UV_SHIM_MIRROR", "b")])));
-        assert_ne!(base, path(dir, exe, vars(&[("UV_SHIM_MIRROR", "a"), ("UV_DEFAULT_INDEX", "i")])));
-        assert_ne!(base, path(dir, Path::new("/other"), vars(&[("UV_SHIM_MIRROR", "a")])));
+        assert_ne!(
+            base,
+            path(
+                dir,
+                exe,
+                vars(&[("UV_SHIM_MIRROR", "a"), ("UV_DEFAULT_INDEX", "i")])
+            )
+        );
+        assert_ne!(
+            base,
+            path(dir, Path::new("/other"), vars(&[("UV_SHIM_MIRROR", "a")]))
+        );
     }
 
     #[test]

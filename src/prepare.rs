@@ -212,7 +212,10 @@ impl Prepared {
                     _ => return None,
                 };
                 deps.push(copy.json.clone());
-                let source = request.sources.iter().find(|s| s.as_str() == copy.state.source)?;
+                let source = request
+                    .sources
+                    .iter()
+                    .find(|s| s.as_str() == copy.state.source)?;
                 match source.to_file_path() {
                     Ok(file) if source.scheme() == "file" => deps.push(file),
                     _ => expires = expires.min(copy.state.fetched + request.ttl.as_secs()),

@@ -31,10 +31,12 @@ impl Version {
         let word = text
             .split_whitespace()
             .find(|w| w.starts_with(|c: char| c.is_ascii_digit()))?;
-        let mut parts = word
-            .split(['.', '-', '+'])
-            .map(|p| p.parse::<u32>().ok());
-        Some(Version(parts.next()??, parts.next()??, parts.next().flatten().unwrap_or(0)))
+        let mut parts = word.split(['.', '-', '+']).map(|p| p.parse::<u32>().ok());
+        Some(Version(
+            parts.next()??,
+            parts.next()??,
+            parts.next().flatten().unwrap_or(0),
+        ))
     }
 
     /// Whether this uv reads `UV_PYTHON_DOWNLOADS_JSON_URL`.
@@ -55,7 +57,9 @@ pub enum RealUvError {
         origin: Origin,
     },
     /// The path given is this shim.
-    #[error("{origin} names {path}, which is uv-shim itself, not the real uv; point it at the real uv binary")]
+    #[error(
+        "{origin} names {path}, which is uv-shim itself, not the real uv; point it at the real uv binary"
+    )]
     IsShim {
         /// The path.
         path: PathBuf,
@@ -63,7 +67,9 @@ pub enum RealUvError {
         origin: Origin,
     },
     /// No other uv on PATH.
-    #[error("no real uv found on PATH (only uv-shim itself); install uv, or set UV_SHIM_REAL_UV or `uv = \"…\"` in the config")]
+    #[error(
+        "no real uv found on PATH (only uv-shim itself); install uv, or set UV_SHIM_REAL_UV or `uv = \"…\"` in the config"
+    )]
     NotFound,
 }
 
@@ -131,7 +137,10 @@ pub fn find(
         if Some(id) == me || !is_executable(&candidate) {
             continue;
         }
-        return Ok(Sourced::new(candidate, Origin::Env(crate::env_vars::EnvVars::PATH)));
+        return Ok(Sourced::new(
+            candidate,
+            Origin::Env(crate::env_vars::EnvVars::PATH),
+        ));
     }
     Err(RealUvError::NotFound)
 }
@@ -167,7 +176,8 @@ pub fn version(cache: &Cache, uv: &Path) -> Result<(Version, VersionSource), Str
     let stamp = format!("{}\n{}\n{}", uv.display(), meta.len(), mtime);
     let file = cache.keyed("uv-version", &uv.to_string_lossy());
     if let Ok(text) = std::fs::read_to_string(&file)
-        && let Some((cached_stamp, version)) = text.rsplit_once('\n').map(|(a, b)| (a.trim_end(), b))
+        && let Some((cached_stamp, version)) =
+            text.rsplit_once('\n').map(|(a, b)| (a.trim_end(), b))
         && cached_stamp == stamp
         && let Some(version) = Version::parse(version)
     {
@@ -198,9 +208,15 @@ mod tests {
 
     #[test]
     fn parses_uv_version_lines() {
-        assert_eq!(Version::parse("uv 0.13.9 (x86_64-unknown-linux-gnu)"), Some(Version(0, 13, 9)));
+        assert_eq!(
+            Version::parse("uv 0.13.9 (x86_64-unknown-linux-gnu)"),
+            Some(Version(0, 13, 9))
+        );
         assert_eq!(Version::parse("uv 0.5.31"), Some(Version(0, 5, 31)));
-        assert_eq!(Version::parse("uv 0.6.13 (a1b2 2025-04-01)"), Some(Version(0, 6, 13)));
+        assert_eq!(
+            Version::parse("uv 0.6.13 (a1b2 2025-04-01)"),
+            Some(Version(0, 6, 13))
+        );
         assert_eq!(Version::parse("nonsense"), None);
     }
 
@@ -232,9 +248,15 @@ mod tests {
         assert_eq!(found.value, second.join("uv"));
         // Only the shim on PATH: a clear error, never a loop.
         std::fs::remove_file(second.join("uv")).unwrap();
-        assert!(matches!(find(None, Some(path), me), Err(RealUvError::NotFound)));
+        assert!(matches!(
+            find(None, Some(path), me),
+            Err(RealUvError::NotFound)
+        ));
         // Configured to point at the shim itself.
         let configured = Sourced::new(first.join("uv"), Origin::Default);
-        assert!(matches!(find(Some(&configured), None, me), Err(RealUvError::IsShim { .. })));
+        assert!(matches!(
+            find(Some(&configured), None, me),
+            Err(RealUvError::IsShim { .. })
+        ));
     }
 }

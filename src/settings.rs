@@ -238,7 +238,11 @@ pub struct Settings {
 
 impl Settings {
     /// Combines the layers: `env.combine(user).combine(system)`.
-    pub fn resolve(env: Layer, user: Option<(&ConfigFile, Origin)>, system: Option<(&ConfigFile, Origin)>) -> Self {
+    pub fn resolve(
+        env: Layer,
+        user: Option<(&ConfigFile, Origin)>,
+        system: Option<(&ConfigFile, Origin)>,
+    ) -> Self {
         let user_layer = user
             .as_ref()
             .map(|(file, origin)| Layer::from_file(file, origin))
@@ -250,7 +254,9 @@ impl Settings {
         let mut ignored = Vec::new();
         if let Some((file, origin)) = &user {
             if file.allow_http.is_some() {
-                ignored.push(format!("`allow-http` in {origin}: honoured only in the system config"));
+                ignored.push(format!(
+                    "`allow-http` in {origin}: honoured only in the system config"
+                ));
             }
             if file.dns_allowed_hosts.is_some() {
                 ignored.push(format!(
@@ -303,8 +309,14 @@ mod tests {
         assert_eq!(mirror.origin, Origin::Env(EnvVars::UV_SHIM_MIRROR));
         assert_eq!(settings.ttl.value, Duration::from_secs(60));
         assert_eq!(settings.ttl.origin, Origin::User("u".into()));
-        assert_eq!(settings.layer.astral_mirror.unwrap().origin, Origin::System("s".into()));
-        assert_eq!(settings.layer.index_url.unwrap().origin, Origin::User("u".into()));
+        assert_eq!(
+            settings.layer.astral_mirror.unwrap().origin,
+            Origin::System("s".into())
+        );
+        assert_eq!(
+            settings.layer.index_url.unwrap().origin,
+            Origin::User("u".into())
+        );
     }
 
     #[test]
@@ -324,13 +336,24 @@ mod tests {
     #[test]
     fn user_file_cannot_loosen_trust() {
         let user = file("allow-http = true\ndns-allowed-hosts = [\"evil.example\"]\n");
-        let settings = Settings::resolve(Layer::default(), Some((&user, Origin::User("u".into()))), None);
+        let settings = Settings::resolve(
+            Layer::default(),
+            Some((&user, Origin::User("u".into()))),
+            None,
+        );
         assert_eq!(settings.trust, Trust::default());
         assert_eq!(settings.ignored.len(), 2);
         let system = file("allow-http = true\ndns-allowed-hosts = [\"Mirror.Other.Example.\"]\n");
-        let settings = Settings::resolve(Layer::default(), None, Some((&system, Origin::System("s".into()))));
+        let settings = Settings::resolve(
+            Layer::default(),
+            None,
+            Some((&system, Origin::System("s".into()))),
+        );
         assert!(settings.trust.allow_http);
-        assert_eq!(settings.trust.dns_allowed_hosts, vec!["mirror.other.example"]);
+        assert_eq!(
+            settings.trust.dns_allowed_hosts,
+            vec!["mirror.other.example"]
+        );
     }
 
     #[test]

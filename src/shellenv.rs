@@ -42,7 +42,10 @@ mod tests {
 
     #[test]
     fn quotes_hostile_values() {
-        let vars = [("UV_DEFAULT_INDEX", "https://x.example/'; rm -rf / #".to_string())];
+        let vars = [(
+            "UV_DEFAULT_INDEX",
+            "https://x.example/'; rm -rf / #".to_string(),
+        )];
         assert_eq!(
             render(Shell::Sh, &vars),
             "export UV_DEFAULT_INDEX='https://x.example/'\\''; rm -rf / #'\n"

@@ -28,7 +28,8 @@ fn hand_over(env: Lookup, args: Vec<OsString>) -> anyhow::Result<std::convert::I
     if is_truthy(env(EnvVars::UV_SHIM_DISABLE).as_deref()) {
         crate::log::debug(|| format!("{} is set: pass-through", EnvVars::UV_SHIM_DISABLE));
         let uv = prepare::real_uv_only(env)?;
-        let command = crate::exec::command(&uv.value, args, std::iter::empty::<(&str, &str)>(), depth);
+        let command =
+            crate::exec::command(&uv.value, args, std::iter::empty::<(&str, &str)>(), depth);
         return Ok(crate::exec::run(command)?);
     }
     // The warm path: a remembered hand-over whose inputs have not moved.
@@ -61,7 +62,8 @@ fn hand_over(env: Lookup, args: Vec<OsString>) -> anyhow::Result<std::convert::I
     });
     if let Some(file) = &plan_file
         && let Some((hand_over, deps, expires)) = prepared.warm_plan(env)
-        && let Err(err) = crate::plan::store(file, &hand_over, &deps, expires)
+        && let Err(err) =
+            crate::plan::store(file, &hand_over, &deps, crate::cache::now_secs(), expires)
     {
         crate::log::debug(|| format!("cannot write {}: {err}", file.display()));
     }

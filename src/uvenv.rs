@@ -84,8 +84,8 @@ pub fn build(inputs: &Inputs) -> Plan {
         notes: Vec::new(),
     };
     let env = inputs.env;
-    let mut offer = |plan: &mut Plan, name: &'static str, value: String, why: String| {
-        match env(name) {
+    let mut offer =
+        |plan: &mut Plan, name: &'static str, value: String, why: String| match env(name) {
             Some(user) => plan.vars.push(Var {
                 name,
                 value: user,
@@ -98,8 +98,7 @@ pub fn build(inputs: &Inputs) -> Plan {
                 set: true,
                 why,
             }),
-        }
-    };
+        };
 
     if let Some(mirror) = inputs.mirror {
         python_downloads(inputs, mirror, &mut plan, &mut offer);
@@ -168,7 +167,10 @@ fn python_downloads(inputs: &Inputs, mirror: &Chosen, plan: &mut Plan, offer: &m
             plan,
             EnvVars::UV_PYTHON_DOWNLOADS_JSON_URL,
             json.display().to_string(),
-            format!("validated copy of the metadata of the mirror from {}", mirror.origin),
+            format!(
+                "validated copy of the metadata of the mirror from {}",
+                mirror.origin
+            ),
         );
         if let Some((value, place)) = &inputs.uv_own.python_install_mirror {
             plan.notes.push(format!(
@@ -181,7 +183,10 @@ fn python_downloads(inputs: &Inputs, mirror: &Chosen, plan: &mut Plan, offer: &m
                 plan,
                 EnvVars::UV_PYPY_INSTALL_MIRROR,
                 pypy.value.clone(),
-                format!("pypy-mirror from {}; PyPy entries keep the upstream prefix", pypy.origin),
+                format!(
+                    "pypy-mirror from {}; PyPy entries keep the upstream prefix",
+                    pypy.origin
+                ),
             );
         }
         return;
@@ -198,7 +203,9 @@ fn python_downloads(inputs: &Inputs, mirror: &Chosen, plan: &mut Plan, offer: &m
         );
     }
     let Some(base) = mirror.bases.first() else {
-        plan.notes.push("the mirror source names only metadata, no mirror base: nothing to hand over".into());
+        plan.notes.push(
+            "the mirror source names only metadata, no mirror base: nothing to hand over".into(),
+        );
         return;
     };
     plan.scheme = Scheme::MirrorVariables;
@@ -217,7 +224,10 @@ fn python_downloads(inputs: &Inputs, mirror: &Chosen, plan: &mut Plan, offer: &m
     }
     if inputs.uv_own.pypy_install_mirror.is_none() {
         let (value, why) = match pypy_mirror {
-            Some(pypy) => (pypy.value.clone(), format!("pypy-mirror from {}", pypy.origin)),
+            Some(pypy) => (
+                pypy.value.clone(),
+                format!("pypy-mirror from {}", pypy.origin),
+            ),
             None => (
                 format!("{}/pypy", crate::urls::mirror_value(base)),
                 format!("the pypy/ folder of the mirror from {}", mirror.origin),
@@ -244,7 +254,10 @@ mod tests {
 
     fn settings() -> Settings {
         let mut s = Settings::resolve(Layer::default(), None, None);
-        s.layer.index_url = Some(Sourced::new("https://m.example/simple".into(), Origin::Default));
+        s.layer.index_url = Some(Sourced::new(
+            "https://m.example/simple".into(),
+            Origin::Default,
+        ));
         s
     }
 
@@ -267,7 +280,13 @@ mod tests {
             metadata: Some(Path::new("/c/x.json")),
         });
         assert_eq!(plan.scheme, Scheme::Metadata);
-        assert_eq!(names(&plan), [EnvVars::UV_PYTHON_DOWNLOADS_JSON_URL, EnvVars::UV_DEFAULT_INDEX]);
+        assert_eq!(
+            names(&plan),
+            [
+                EnvVars::UV_PYTHON_DOWNLOADS_JSON_URL,
+                EnvVars::UV_DEFAULT_INDEX
+            ]
+        );
     }
 
     #[test]

@@ -46,10 +46,16 @@ fn installs_next_to_a_real_uv_without_losing_it_and_is_idempotent() {
     let said = stdout(&output);
     assert!(said.contains("moved the real uv"), "{said}");
     assert_eq!(std::fs::read(bin.join("uv-real")).unwrap(), real);
-    assert_eq!(std::fs::read_link(bin.join("uv")).unwrap(), PathBuf::from("uv-shim"));
+    assert_eq!(
+        std::fs::read_link(bin.join("uv")).unwrap(),
+        PathBuf::from("uv-shim")
+    );
     let config = recorded_config(&env);
     let recorded = std::fs::read_to_string(&config).unwrap();
-    assert_eq!(recorded, format!("uv = \"{}\"\n", bin.join("uv-real").display()));
+    assert_eq!(
+        recorded,
+        format!("uv = \"{}\"\n", bin.join("uv-real").display())
+    );
     // The doctor ran at the end and found the real uv through the record.
     assert!(said.contains(&format!("version {UV_NEW}")), "{said}");
 
@@ -79,10 +85,18 @@ fn a_real_uv_later_on_path_needs_no_record() {
         .arg(&bin)
         .env(
             "PATH",
-            format!("{}:{}:/usr/bin:/bin", bin.display(), uv.parent().unwrap().display()),
+            format!(
+                "{}:{}:/usr/bin:/bin",
+                bin.display(),
+                uv.parent().unwrap().display()
+            ),
         ));
     assert_success(&output);
-    assert!(stdout(&output).contains("found on PATH"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("found on PATH"),
+        "{}",
+        stdout(&output)
+    );
     assert!(!recorded_config(&env).exists());
     assert!(bin.join("uv-shim").is_file());
 }

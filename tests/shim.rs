@@ -101,11 +101,19 @@ fn newest_uv_installs_from_the_mirror_named_only_in_the_system_config() {
     // The shim fetched the metadata once, uv fetched the tarball from the mirror.
     assert_eq!(mirror.metadata_requests(), 1);
     let tarball = format!("/uv/{}", mirror.entry.rel_path);
-    assert_eq!(mirror.server.count(&tarball), 1, "{:#?}", mirror.server.requests());
+    assert_eq!(
+        mirror.server.count(&tarball),
+        1,
+        "{:#?}",
+        mirror.server.requests()
+    );
     assert!(env.managed_python(&mirror.entry).exists());
     // The relative URL was resolved against the metadata URL in the cached copy.
     let cached = std::fs::read_to_string(&cached_metadata(&env)[0]).unwrap();
-    assert!(cached.contains(&mirror.server.url("/uv/20250101/")), "{cached}");
+    assert!(
+        cached.contains(&mirror.server.url("/uv/20250101/")),
+        "{cached}"
+    );
 }
 
 #[test]
@@ -146,13 +154,25 @@ fn old_uv_gets_the_mirror_variables_and_asks_the_mirror() {
         .filter(|r| r.path.starts_with("/uv/") && r.path.contains("cpython-"))
         .collect();
     assert_eq!(asked.len(), 1, "{:#?}", mirror.server.requests());
-    assert!(asked[0].user_agent.as_deref().unwrap_or("").starts_with("uv/0.5.31"));
+    assert!(
+        asked[0]
+            .user_agent
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("uv/0.5.31")
+    );
     // The old uv cannot read metadata, so the shim fetched none.
     assert_eq!(mirror.metadata_requests(), 0);
 
     let (vars, _, _) = seen_by_uv(&env);
-    assert_eq!(vars["UV_PYTHON_INSTALL_MIRROR"], mirror.base().trim_end_matches('/'));
-    assert!(!vars.contains_key("UV_PYTHON_DOWNLOADS_JSON_URL"), "{vars:?}");
+    assert_eq!(
+        vars["UV_PYTHON_INSTALL_MIRROR"],
+        mirror.base().trim_end_matches('/')
+    );
+    assert!(
+        !vars.contains_key("UV_PYTHON_DOWNLOADS_JSON_URL"),
+        "{vars:?}"
+    );
 }
 
 #[test]
@@ -224,22 +244,31 @@ fn a_bad_answer_never_replaces_the_good_copy() {
         .metadata_json(&Urls::Relative);
     let key = doc.as_object().unwrap().keys().next().unwrap().clone();
     doc[&key]["sha256"] = "not-a-hash".into();
-    mirror
-        .server
-        .set_fault(Some("/uv/download-metadata.json"), Fault::Body(doc.to_string().into_bytes()));
+    mirror.server.set_fault(
+        Some("/uv/download-metadata.json"),
+        Fault::Body(doc.to_string().into_bytes()),
+    );
     let output = run(env.shim().arg("refresh"));
     assert_failure(&output);
     let message = stderr(&output);
-    assert!(message.contains(&format!("`{key}`")) && message.contains("`sha256`"), "{message}");
+    assert!(
+        message.contains(&format!("`{key}`")) && message.contains("`sha256`"),
+        "{message}"
+    );
     assert_eq!(std::fs::read(&file).unwrap(), good);
 
     // Not JSON at all: same story, and uv still gets the good copy.
-    mirror
-        .server
-        .set_fault(Some("/uv/download-metadata.json"), Fault::Body(b"<html>proxy login</html>".to_vec()));
+    mirror.server.set_fault(
+        Some("/uv/download-metadata.json"),
+        Fault::Body(b"<html>proxy login</html>".to_vec()),
+    );
     let output = run(env.shim().arg("refresh"));
     assert_failure(&output);
-    assert!(stderr(&output).contains("not valid JSON"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("not valid JSON"),
+        "{}",
+        stderr(&output)
+    );
     assert_eq!(std::fs::read(&file).unwrap(), good);
     let (vars, _, _) = seen_by_uv(&env);
     assert_eq!(PathBuf::from(&vars["UV_PYTHON_DOWNLOADS_JSON_URL"]), file);
@@ -254,10 +283,17 @@ fn an_unreachable_mirror_without_cache_warns_once_and_uv_still_runs() {
     let started = Instant::now();
     let output = run(env.uv().arg("--version"));
     assert_success(&output);
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
     let warning = stderr(&output);
     assert_eq!(warning.lines().count(), 1, "{warning}");
-    assert!(warning.starts_with("uv-shim: warning:") && warning.contains(&port.to_string()), "{warning}");
+    assert!(
+        warning.starts_with("uv-shim: warning:") && warning.contains(&port.to_string()),
+        "{warning}"
+    );
     assert!(stdout(&output).starts_with("uv "));
 
     // The failure is remembered: the next call does not wait on the dead mirror again.
@@ -278,7 +314,11 @@ fn a_mirror_that_never_answers_costs_a_bounded_delay() {
     let started = Instant::now();
     let output = run(env.uv().arg("--version"));
     assert_success(&output);
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(stderr(&output).contains("within 1s"), "{}", stderr(&output));
 }
 
@@ -290,7 +330,10 @@ fn a_malformed_config_names_file_line_and_key_and_uv_still_runs() {
     let output = run(env.uv().arg("--version"));
     assert_success(&output);
     let message = stderr(&output);
-    assert!(message.contains(&format!("{}:2:", path.display())), "{message}");
+    assert!(
+        message.contains(&format!("{}:2:", path.display())),
+        "{message}"
+    );
     assert!(message.contains("`ttl`"), "{message}");
 
     let output = run(env.shim().arg("doctor"));
@@ -299,7 +342,10 @@ fn a_malformed_config_names_file_line_and_key_and_uv_still_runs() {
 
     env.write_user_config("mirorr = \"https://m.example/\"\n");
     let message = stderr(&run(env.uv().arg("--version")));
-    assert!(message.contains(":1:") && message.contains("mirorr"), "{message}");
+    assert!(
+        message.contains(":1:") && message.contains("mirorr"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -346,10 +392,17 @@ fn uvs_own_mirror_setting_gets_metadata_with_the_upstream_prefix() {
     let output = run(env.uv().args(["python", "install", &mirror.version()]));
     assert_success(&output);
     assert_eq!(mirror.metadata_requests(), 1);
-    assert_eq!(mirror.server.count(&format!("/uv/{}", mirror.entry.rel_path)), 1);
+    assert_eq!(
+        mirror
+            .server
+            .count(&format!("/uv/{}", mirror.entry.rel_path)),
+        1
+    );
     let cached = std::fs::read_to_string(&cached_metadata(&env)[0]).unwrap();
     assert!(
-        cached.contains("https://github.com/astral-sh/python-build-standalone/releases/download/20250101/"),
+        cached.contains(
+            "https://github.com/astral-sh/python-build-standalone/releases/download/20250101/"
+        ),
         "{cached}"
     );
 
@@ -366,7 +419,12 @@ fn a_static_metadata_file_is_validated_and_handed_over() {
 
     let output = run(env.uv().args(["python", "install", &mirror.version()]));
     assert_success(&output);
-    assert_eq!(mirror.server.count(&format!("/uv/{}", mirror.entry.rel_path)), 1);
+    assert_eq!(
+        mirror
+            .server
+            .count(&format!("/uv/{}", mirror.entry.rel_path)),
+        1
+    );
 
     // A broken edit is refused with its reason, and the last good copy stays in use.
     env.write_system_file("download-metadata.json", "{\"k\": {\"name\": \"cpython\"}}");
@@ -383,13 +441,21 @@ fn the_shim_never_execs_itself() {
     // Only the shim on PATH.
     let output = run(env.uv().arg("--version"));
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("no real uv found"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("no real uv found"),
+        "{}",
+        stderr(&output)
+    );
 
     // Pointed at itself.
     env.set_env("UV_SHIM_REAL_UV", env.uv_link());
     let output = run(env.uv().arg("--version"));
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("uv-shim itself"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("uv-shim itself"),
+        "{}",
+        stderr(&output)
+    );
 
     // Pointed at a copy of itself: the copy notices it was exec'd by a shim.
     let copy = env.root().join("copy/uv");
@@ -398,7 +464,11 @@ fn the_shim_never_execs_itself() {
     env.set_env("UV_SHIM_REAL_UV", &copy);
     let output = run(env.uv().arg("--version"));
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("uv-shim again"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("uv-shim again"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -410,7 +480,10 @@ fn disabled_means_pure_pass_through() {
     env.write_system_config(&format!("mirror = \"{}\"\n", mirror.base()));
 
     let (vars, _, _) = seen_by_uv(&env);
-    assert!(!vars.contains_key("UV_PYTHON_DOWNLOADS_JSON_URL"), "{vars:?}");
+    assert!(
+        !vars.contains_key("UV_PYTHON_DOWNLOADS_JSON_URL"),
+        "{vars:?}"
+    );
     assert!(!vars.contains_key("UV_PYTHON_INSTALL_MIRROR"), "{vars:?}");
     assert!(mirror.server.requests().is_empty());
 }
@@ -434,9 +507,10 @@ fn no_mirror_anywhere_is_pass_through() {
 fn fifty_parallel_calls_make_one_fetch() {
     let env = TestEnv::new().real_uv(real_uv(UV_NEW));
     let mirror = Mirror::start(&env, Urls::Relative);
-    mirror
-        .server
-        .set_fault(Some("/uv/download-metadata.json"), Fault::Delay(Duration::from_millis(300)));
+    mirror.server.set_fault(
+        Some("/uv/download-metadata.json"),
+        Fault::Delay(Duration::from_millis(300)),
+    );
     env.write_system_config(&format!("mirror = \"{}\"\n", mirror.base()));
 
     let children: Vec<_> = (0..50)
@@ -473,7 +547,10 @@ fn doctor_explains_itself_and_hides_credentials() {
     let output = run(env.shim().args(["doctor", "--json"]));
     assert_success(&output);
     let text = stdout(&output);
-    assert!(!text.contains("s3cret") && !text.contains("hunter2"), "{text}");
+    assert!(
+        !text.contains("s3cret") && !text.contains("hunter2"),
+        "{text}"
+    );
     let report: serde_json::Value = serde_json::from_str(&text).unwrap();
     let sources: Vec<(&str, &str)> = report["sources"]
         .as_array()
@@ -494,17 +571,35 @@ fn doctor_explains_itself_and_hides_credentials() {
     );
     assert_eq!(report["scheme"], "metadata");
     assert_eq!(report["metadata"]["entries"], 1);
-    assert!(report["real_uv"]["version"].as_str().unwrap().starts_with(UV_NEW));
-    let ttl = report["settings"].as_array().unwrap().iter().find(|s| s["key"] == "ttl").unwrap();
+    assert!(
+        report["real_uv"]["version"]
+            .as_str()
+            .unwrap()
+            .starts_with(UV_NEW)
+    );
+    let ttl = report["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["key"] == "ttl")
+        .unwrap();
     assert_eq!(ttl["value"], "1h");
     assert!(ttl["origin"].as_str().unwrap().starts_with("user config"));
 
     let human = stdout(&run(env.shim().arg("doctor")));
-    assert!(human.contains("chosen: mirror http://****@127.0.0.1"), "{human}");
-    assert!(!human.contains("s3cret") && !human.contains("hunter2"), "{human}");
+    assert!(
+        human.contains("chosen: mirror http://****@127.0.0.1"),
+        "{human}"
+    );
+    assert!(
+        !human.contains("s3cret") && !human.contains("hunter2"),
+        "{human}"
+    );
     // The mirror with credentials was really used.
     assert_eq!(mirror.metadata_requests(), 1);
-    let auth = mirror.server.requests()[0].header("authorization").map(str::to_string);
+    let auth = mirror.server.requests()[0]
+        .header("authorization")
+        .map(str::to_string);
     assert!(auth.is_some_and(|a| a.starts_with("Basic ")));
 }
 
@@ -575,7 +670,10 @@ fn a_uv_installed_earlier_on_path_is_used_on_the_next_call() {
     env.write_system_config(&format!("mirror = \"{}\"\n", mirror.base()));
 
     let (vars, _, _) = seen_by_uv(&env);
-    assert!(vars.contains_key("UV_PYTHON_DOWNLOADS_JSON_URL"), "{vars:?}");
+    assert!(
+        vars.contains_key("UV_PYTHON_DOWNLOADS_JSON_URL"),
+        "{vars:?}"
+    );
 
     // An old uv lands earlier on PATH: it is the real uv now, with the mirror variables.
     std::os::unix::fs::symlink(real_uv(UV_OLD), earlier.path().join("uv")).unwrap();
@@ -584,5 +682,8 @@ fn a_uv_installed_earlier_on_path_is_used_on_the_next_call() {
     assert_eq!(stdout(&output).trim(), format!("uv {UV_OLD}"));
     let report = run(env.shim().args(["env", "--shell", "json"]));
     let set: serde_json::Value = serde_json::from_str(&stdout(&report)).unwrap();
-    assert_eq!(set["UV_PYTHON_INSTALL_MIRROR"], mirror.base().trim_end_matches('/'));
+    assert_eq!(
+        set["UV_PYTHON_INSTALL_MIRROR"],
+        mirror.base().trim_end_matches('/')
+    );
 }

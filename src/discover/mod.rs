@@ -45,9 +45,10 @@ impl Paths {
         // `<config dir>/uv-shim`: `$XDG_CONFIG_HOME` or `~/.config` on Linux,
         // `%APPDATA%` on Windows, as the design contract names them.
         let dirs = directories::BaseDirs::new();
-        let user_config = env(EnvVars::UV_SHIM_CONFIG)
-            .map(PathBuf::from)
-            .or_else(|| dirs.as_ref().map(|d| d.config_dir().join("uv-shim").join("config.toml")));
+        let user_config = env(EnvVars::UV_SHIM_CONFIG).map(PathBuf::from).or_else(|| {
+            dirs.as_ref()
+                .map(|d| d.config_dir().join("uv-shim").join("config.toml"))
+        });
         let system_dir = env(EnvVars::UV_SHIM_SYSTEM_CONFIG_DIR)
             .map(PathBuf::from)
             .unwrap_or_else(default_system_dir);
@@ -145,7 +146,12 @@ impl Chosen {
     pub fn from_spec(spec: &Sourced<MirrorSpec>) -> Self {
         let sources = match &spec.value.metadata_url {
             Some(url) => vec![url.clone()],
-            None => spec.value.bases.iter().map(crate::urls::metadata_url_of).collect(),
+            None => spec
+                .value
+                .bases
+                .iter()
+                .map(crate::urls::metadata_url_of)
+                .collect(),
         };
         Chosen {
             origin: spec.origin.clone(),
@@ -235,11 +241,26 @@ pub fn discover(env: Lookup, paths: Paths, depth: Depth) -> Discovery {
     };
 
     let (line, candidate) = env::consult(env);
-    offer(&mut report, line, candidate.map(|c| (c, Layer::default())), &mut chosen);
+    offer(
+        &mut report,
+        line,
+        candidate.map(|c| (c, Layer::default())),
+        &mut chosen,
+    );
     let (line, candidate) = user::consult(paths.user_config.as_deref(), &user);
-    offer(&mut report, line, candidate.map(|c| (c, Layer::default())), &mut chosen);
+    offer(
+        &mut report,
+        line,
+        candidate.map(|c| (c, Layer::default())),
+        &mut chosen,
+    );
     let (line, candidate) = system::consult(&system_path, &system);
-    offer(&mut report, line, candidate.map(|c| (c, Layer::default())), &mut chosen);
+    offer(
+        &mut report,
+        line,
+        candidate.map(|c| (c, Layer::default())),
+        &mut chosen,
+    );
 
     let more = |chosen: &Option<Chosen>| chosen.is_none() || depth == Depth::All;
     let skip = |name: &'static str, location: String| SourceReport {
@@ -260,7 +281,12 @@ pub fn discover(env: Lookup, paths: Paths, depth: Depth) -> Discovery {
     let static_path = paths.system_dir.join(crate::urls::METADATA_FILE);
     if more(&chosen) {
         let (line, candidate) = static_file::consult(&static_path);
-        offer(&mut report, line, candidate.map(|c| (c, Layer::default())), &mut chosen);
+        offer(
+            &mut report,
+            line,
+            candidate.map(|c| (c, Layer::default())),
+            &mut chosen,
+        );
     } else {
         report.push(skip("static metadata", static_path.display().to_string()));
     }

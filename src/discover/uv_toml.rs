@@ -41,9 +41,9 @@ fn read(path: &Path) -> Result<Option<UvToml>, String> {
             Some(file)
         })
         .map_err(|err| {
-            let line = err
-                .span()
-                .map_or(0, |s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            let line = err.span().map_or(0, |s| {
+                text[..s.start.min(text.len())].matches('\n').count() + 1
+            });
             format!("{}:{line}: {}", path.display(), err.message().trim())
         })
 }
@@ -89,9 +89,8 @@ pub fn consult(path: &Path) -> (SourceReport, Option<(Chosen, Layer)>) {
             bases: vec![mirror],
         }),
         (None, None) => {
-            line.status = Status::NotSet(
-                "no `python-install-mirror` or `python-downloads-json-url`".into(),
-            );
+            line.status =
+                Status::NotSet("no `python-install-mirror` or `python-downloads-json-url`".into());
             None
         }
     };
@@ -190,8 +189,15 @@ mod tests {
         let path = dir.path().join("uv.toml");
         std::fs::write(&path, "python-downloads-json-url = \"/srv/meta.json\"\n").unwrap();
         let (chosen, _) = consult(&path).1.unwrap();
-        assert_eq!(chosen.metadata, MetadataPlan::UvReadsItself("/srv/meta.json".into()));
-        std::fs::write(&path, "python-downloads-json-url = \"https://m.example/meta.json\"\n").unwrap();
+        assert_eq!(
+            chosen.metadata,
+            MetadataPlan::UvReadsItself("/srv/meta.json".into())
+        );
+        std::fs::write(
+            &path,
+            "python-downloads-json-url = \"https://m.example/meta.json\"\n",
+        )
+        .unwrap();
         let (chosen, _) = consult(&path).1.unwrap();
         assert!(matches!(chosen.metadata, MetadataPlan::Fetch(_)));
     }
@@ -203,7 +209,11 @@ mod tests {
         std::fs::write(&path, "a = 1\npython-install-mirror = [\n").unwrap();
         let (line, chosen) = consult(&path);
         assert!(chosen.is_none());
-        assert!(matches!(line.status, Status::Error(ref e) if e.contains(":2:") || e.contains(":3:")), "{:?}", line.status);
+        assert!(
+            matches!(line.status, Status::Error(ref e) if e.contains(":2:") || e.contains(":3:")),
+            "{:?}",
+            line.status
+        );
     }
 
     #[test]

@@ -10,6 +10,8 @@
 //!                                 uv's own: config/uv/uv.toml)
 //! cache/        UV_SHIM_CACHE_DIR
 //! etc/          UV_SHIM_SYSTEM_CONFIG_DIR, stands in for /etc/uv
+//! resolv.conf   UV_SHIM_RESOLV_CONF, with no search domains (tests/dns.rs
+//!               writes its own), so no test asks the machine's resolver
 //! xdg/uv -> ../etc   XDG_CONFIG_DIRS=xdg, so the real uv reads etc/uv.toml
 //!                    as its system config, as it would read /etc/uv/uv.toml
 //! bin/uv -> the built uv-shim (the shim as `uv`, first on PATH)
@@ -79,6 +81,10 @@ impl TestEnv {
         }
         symlink(Path::new("../etc"), &env.root().join("xdg").join("uv"));
         symlink(Path::new(SHIM_EXE), &env.uv_link());
+        write(
+            &env.root().join("resolv.conf"),
+            "# no search domains: tests never ask the machine's resolver\n",
+        );
         env
     }
 
@@ -155,7 +161,7 @@ impl TestEnv {
         }
         path.extend(["/usr/local/bin", "/usr/bin", "/bin"].map(PathBuf::from));
         let path = std::env::join_paths(path).expect("PATH");
-        let dirs: [(&str, PathBuf); 9] = [
+        let dirs: [(&str, PathBuf); 10] = [
             ("HOME", self.home()),
             ("XDG_CONFIG_HOME", self.config_dir()),
             ("XDG_CACHE_HOME", self.home().join(".cache")),
@@ -165,6 +171,8 @@ impl TestEnv {
             ("UV_PYTHON_INSTALL_DIR", self.python_dir()),
             ("UV_PYTHON_BIN_DIR", self.pybin_dir()),
             ("UV_CACHE_DIR", self.uv_cache_dir()),
+            // No search domains: DNS discovery never asks the machine's resolver.
+            ("UV_SHIM_RESOLV_CONF", self.root().join("resolv.conf")),
         ];
         let mut vars = vec![(OsString::from("PATH"), path)];
         vars.extend(dirs.map(|(k, v)| (OsString::from(k), v.into_os_string())));

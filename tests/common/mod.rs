@@ -17,7 +17,9 @@
 // Each test binary uses a different subset of the harness.
 #![allow(dead_code)]
 
+pub mod dns;
 pub mod env;
 pub mod http;
 pub mod mirror;
+pub mod nginx;
 pub mod uv;
