@@ -34,6 +34,13 @@ def real_uv():
 
 
 def build_shim():
+    """Builds the shim the way install.sh does (static on glibc Linux)."""
+    host = subprocess.run(["rustc", "-vV"], check=True, capture_output=True, text=True).stdout
+    host = next(l.split(": ", 1)[1] for l in host.splitlines() if l.startswith("host: "))
+    if host.endswith("-linux-gnu"):
+        env = dict(os.environ, RUSTFLAGS=(os.environ.get("RUSTFLAGS", "") + " -C target-feature=+crt-static").strip())
+        sh("cargo", "build", "--release", "--locked", "--quiet", "--target", host, cwd=ROOT, env=env)
+        return os.path.join(ROOT, "target", host, "release", "uv-shim")
     sh("cargo", "build", "--release", "--locked", "--quiet", cwd=ROOT)
     return os.path.join(ROOT, "target", "release", "uv-shim")
 
@@ -101,6 +108,7 @@ def main():
         for d in (etc, cache, bindir):
             os.makedirs(d)
         os.symlink(shim, os.path.join(bindir, "uv"))
+        print(f"shim binary: {shim} ({os.path.getsize(shim) / 2**20:.1f} MiB)")
         tramp = trampoline(work, uv)
         env = {
             "PATH": f"{bindir}:{os.path.dirname(uv)}:/usr/bin:/bin",

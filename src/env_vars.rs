@@ -92,6 +92,12 @@ impl EnvVars {
 
     /// The user's cache folder, under which the shim's cache lives by default.
     pub const XDG_CACHE_HOME: &'static str = "XDG_CACHE_HOME";
+
+    /// Windows: the roaming profile folder, home of the user config.
+    pub const APPDATA: &'static str = "APPDATA";
+
+    /// Windows: the machine-wide data folder, home of the system config (`%PROGRAMDATA%\uv`).
+    pub const PROGRAMDATA: &'static str = "PROGRAMDATA";
 }
 
 /// Reads one environment variable, the way every module here must: an empty

@@ -51,8 +51,8 @@ fn is_input(name: &OsStr) -> bool {
             | EnvVars::XDG_CONFIG_HOME
             | EnvVars::XDG_CONFIG_DIRS
             | EnvVars::XDG_CACHE_HOME
-            | "APPDATA"
-            | "PROGRAMDATA"
+            | EnvVars::APPDATA
+            | EnvVars::PROGRAMDATA
     )
 }
 

@@ -82,7 +82,7 @@ impl Paths {
 
 #[cfg(windows)]
 fn default_system_dir() -> PathBuf {
-    std::env::var_os("PROGRAMDATA")
+    std::env::var_os(EnvVars::PROGRAMDATA)
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(r"C:\ProgramData"))
         .join("uv")
