@@ -81,20 +81,8 @@ impl World {
         self.cache = self.env.home().join(".cache").join("uv-shim");
     }
 
-    /// The cached JSON (exactly one), with no temporary files beside it.
     fn copy_path(&self) -> PathBuf {
-        let dir = self.cache.join("metadata");
-        let names: Vec<String> = std::fs::read_dir(&dir)
-            .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        assert!(
-            !names.iter().any(|n| n.starts_with(".tmp")),
-            "temporary files left: {names:?}"
-        );
-        let json: Vec<&String> = names.iter().filter(|n| n.ends_with(".json")).collect();
-        assert_eq!(json.len(), 1, "{names:?}");
-        dir.join(json[0])
+        common::cache::metadata_copy(&self.cache)
     }
 
     fn state_path(&self) -> PathBuf {
@@ -119,33 +107,16 @@ impl World {
         self.copy()
     }
 
-    /// Rewrites the `fetched` line of the state file (the cache's `name
-    /// value` lines) and forgets the warm path's remembered hand-over
-    /// (`plan/`), which rests on the old time: as if the clock had moved by
-    /// `-shift` seconds since the copy was fetched.
     fn shift_fetched(&self, shift: i64) {
-        let state = self.state_path();
-        let text = std::fs::read_to_string(&state).unwrap();
-        let shifted: String = text
-            .lines()
-            .map(|line| match line.strip_prefix("fetched ") {
-                Some(secs) => format!("fetched {}\n", secs.parse::<i64>().unwrap() + shift),
-                None => format!("{line}\n"),
-            })
-            .collect();
-        std::fs::write(&state, shifted).unwrap();
-        self.forget_warm_plan();
+        common::cache::shift_fetched(&self.cache, shift);
     }
 
-    /// Makes the copy an hour old.
     fn expire(&self) {
-        self.shift_fetched(-3600);
+        common::cache::expire(&self.cache);
     }
 
-    /// The warm path's hand-over rests on the copy's age; a story that damages
-    /// the state file behind its back drops it, as its expiry would.
     fn forget_warm_plan(&self) {
-        let _ = std::fs::remove_dir_all(self.cache.join("plan"));
+        common::cache::forget_warm_plans(&self.cache);
     }
 
     /// The metadata file the shim hands uv (`UV_PYTHON_DOWNLOADS_JSON_URL`), if any.

@@ -64,45 +64,16 @@ impl World {
         self.copy()
     }
 
-    fn metadata_dir(&self) -> PathBuf {
-        self.env.cache_dir().join("metadata")
-    }
-
-    /// The cached JSON handed to uv (there is exactly one), and no debris
-    /// of interrupted writes beside it.
     fn copy_path(&self) -> PathBuf {
-        let names: Vec<String> = std::fs::read_dir(self.metadata_dir())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        assert!(
-            !names.iter().any(|n| n.starts_with(".tmp")),
-            "temporary files left: {names:?}"
-        );
-        let json: Vec<&String> = names.iter().filter(|n| n.ends_with(".json")).collect();
-        assert_eq!(json.len(), 1, "{names:?}");
-        self.metadata_dir().join(json[0])
+        common::cache::metadata_copy(&self.env.cache_dir())
     }
 
     fn copy(&self) -> Vec<u8> {
         std::fs::read(self.copy_path()).unwrap()
     }
 
-    /// Makes the cached copy an hour old (see `tests/faults.rs`): the state
-    /// file's `fetched` line goes back, the warm path's remembered hand-over
-    /// (`plan/`) goes, and the failure backoff stays at its full 60 s.
     fn expire(&self) {
-        let state = self.copy_path().with_extension("state");
-        let text = std::fs::read_to_string(&state).unwrap();
-        let aged: String = text
-            .lines()
-            .map(|line| match line.strip_prefix("fetched ") {
-                Some(secs) => format!("fetched {}\n", secs.parse::<u64>().unwrap() - 3600),
-                None => format!("{line}\n"),
-            })
-            .collect();
-        std::fs::write(&state, aged).unwrap();
-        let _ = std::fs::remove_dir_all(self.env.cache_dir().join("plan"));
+        common::cache::expire(&self.env.cache_dir());
     }
 
     /// Starts `CALLS` calls of `uv <args>` through the shim, all at once, and

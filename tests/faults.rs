@@ -129,16 +129,8 @@ impl World {
         self.copy()
     }
 
-    /// The cached JSON handed to uv (there is exactly one).
     fn copy_path(&self) -> PathBuf {
-        let dir = self.env.cache_dir().join("metadata");
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "json"))
-            .collect();
-        assert_eq!(files.len(), 1, "{files:?}");
-        files.remove(0)
+        common::cache::metadata_copy(&self.env.cache_dir())
     }
 
     /// The cached JSON's bytes.
@@ -146,26 +138,8 @@ impl World {
         std::fs::read(self.copy_path()).unwrap()
     }
 
-    /// Makes the cached copy an hour old, as if its TTL had long run out.
-    ///
-    /// The state file is the cache's `name value` lines; `fetched` is when the
-    /// copy was last confirmed. Unlike a 1 s TTL, this keeps the failure
-    /// backoff at its full 60 s, so "the next call does not ask again" holds
-    /// however slow the machine. The warm path's remembered hand-over
-    /// (`plan/`) would expire at the old time, so it goes too.
     fn expire(&self) {
-        let state = self.copy_path().with_extension("state");
-        let text = std::fs::read_to_string(&state).unwrap();
-        let aged: String = text
-            .lines()
-            .map(|line| match line.strip_prefix("fetched ") {
-                Some(secs) => format!("fetched {}\n", secs.parse::<u64>().unwrap() - 3600),
-                None => format!("{line}\n"),
-            })
-            .collect();
-        std::fs::write(&state, aged).unwrap();
-        // The warm path's remembered hand-over expires with the old fetch time: forget it too.
-        let _ = std::fs::remove_dir_all(self.env.cache_dir().join("plan"));
+        common::cache::expire(&self.env.cache_dir());
     }
 
     /// The mirror publishes its document again (same bytes, new mtime, so a

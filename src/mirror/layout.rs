@@ -104,27 +104,14 @@ pub fn decoded_segments(url: &Url) -> Vec<String> {
     url.path_segments()
         .map(|segments| {
             segments
-                .map(|s| percent_decode(s).unwrap_or_else(|| s.to_string()))
+                .map(|s| {
+                    percent_encoding::percent_decode_str(s)
+                        .decode_utf8()
+                        .map_or_else(|_| s.to_string(), |d| d.into_owned())
+                })
                 .collect()
         })
         .unwrap_or_default()
-}
-
-fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = text.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// Where `download` lives in the mirror.

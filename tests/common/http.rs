@@ -512,7 +512,11 @@ fn target_path(raw: &str) -> &str {
 
 /// The percent-decoded path of a request target; `None` when undecodable.
 fn decode_target(raw: &str) -> Option<String> {
-    percent_decode(target_path(raw))
+    // A `+` stays a plus sign (this is a path, not a form).
+    percent_encoding::percent_decode_str(target_path(raw))
+        .decode_utf8()
+        .ok()
+        .map(|d| d.into_owned())
 }
 
 /// The first header called `name` (case-insensitive).
@@ -521,25 +525,6 @@ fn header_value<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a s
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case(name))
         .map(|(_, v)| v.as_str())
-}
-
-/// Decodes `%XX` escapes; `None` for a bad escape or non-UTF-8 result.
-/// A `+` is a plus sign, not a space.
-fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = text.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// An answer about to be written.

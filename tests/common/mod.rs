@@ -3,6 +3,7 @@
 //! Every integration test binary pulls this in with `mod common;` and uses the
 //! parts it needs, so each test reads like a story:
 //!
+//! * [`cache`]: the shim's cache as a test sees it: the metadata copy, ageing it.
 //! * [`env`]: a throw-away home, config, cache and `/etc/uv` for one test, and
 //!   commands aimed at the built shim (as `uv` and as `uv-shim`).
 //! * [`http`]: a real HTTP/1.1 server on `127.0.0.1` with a request log and
@@ -17,6 +18,7 @@
 // Each test binary uses a different subset of the harness.
 #![allow(dead_code)]
 
+pub mod cache;
 pub mod dns;
 pub mod env;
 pub mod http;
