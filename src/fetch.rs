@@ -271,9 +271,22 @@ mod tests {
         let url = Url::parse(&format!("http://{}/m.json", listener.local_addr().unwrap())).unwrap();
         std::thread::spawn(move || {
             for mut stream in listener.incoming().flatten() {
-                let mut head = [0u8; 2048];
-                let _ = stream.read(&mut head);
+                // Read the whole request head first: closing a socket with
+                // unread bytes sends a reset, which the client may see before
+                // the answer and report as a cut connection.
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
                 let _ = stream.write_all(answer.as_bytes());
+                let _ = stream.shutdown(std::net::Shutdown::Write);
+                // Let the client finish (and close) before the socket goes.
+                while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
             }
         });
         url
