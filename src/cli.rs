@@ -25,6 +25,8 @@ pub struct Cli {
 }
 
 /// The commands.
+// Parsed once per run: the size of the `mirror` variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show every discovery source, the chosen mirror, the cache, the real uv and the variables it gets.
