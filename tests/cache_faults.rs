@@ -26,10 +26,8 @@ use std::time::{Duration, Instant};
 use common::env::{TestEnv, assert_success, run, stderr, stdout};
 use common::http::{Fault, HttpServer};
 use common::mirror::{MirrorBuilder, Urls, host_python_version};
+use common::scene::{METADATA, one_warning};
 use common::uv::{UV_NEW, real_uv};
-
-/// The metadata path on the test server.
-const METADATA: &str = "/uv/download-metadata.json";
 
 /// A mirror on a harness server and the shim pointed at it.
 struct World {
@@ -136,24 +134,6 @@ fn quiet(output: &Output) {
     assert_success(output);
     assert!(stdout(output).starts_with("uv "), "{}", stdout(output));
     assert_eq!(stderr(output), "");
-}
-
-/// uv's own `--version` after exactly one shim warning holding all of `says`.
-#[track_caller]
-fn one_warning(output: &Output, says: &[&str]) -> String {
-    assert_success(output);
-    assert!(stdout(output).starts_with("uv "), "{}", stdout(output));
-    let text = stderr(output);
-    assert_eq!(text.lines().count(), 1, "not one line:\n{text}");
-    assert!(text.starts_with("uv-shim: warning: "), "{text}");
-    for fragment in says {
-        assert!(
-            text.contains(fragment),
-            "`{fragment}` missing from:\n{text}"
-        );
-    }
-    eprintln!("{}", text.trim_end());
-    text
 }
 
 /// File systems mounted for the stories that need an unwritable or a full

@@ -24,13 +24,10 @@ use std::time::{Duration, Instant};
 use common::env::{TestEnv, assert_success, run, stderr, stdout};
 use common::http::{Fault, HttpServer};
 use common::mirror::{MirrorBuilder, Urls, host_python_version};
-use common::uv::{UV_NEW, real_uv};
+use common::scene::{METADATA, mirror_scene};
 
 /// Calls per storm.
 const CALLS: usize = 64;
-
-/// The metadata path on the test server.
-const METADATA: &str = "/uv/download-metadata.json";
 
 /// A mirror on a harness server and the shim pointed at it.
 struct World {
@@ -41,15 +38,7 @@ struct World {
 impl World {
     /// One build of the host's Python in the mirror, named by the system config.
     fn new() -> World {
-        let env = TestEnv::new()
-            .real_uv(real_uv(UV_NEW))
-            .with_env("UV_SHIM_HTTP_TIMEOUT", "1s");
-        let server = HttpServer::start(env.root().join("www"));
-        let (major, minor, patch) = host_python_version();
-        MirrorBuilder::new(env.root().join("www/uv"))
-            .cpython(major, minor, patch, "20250101")
-            .write_metadata(Urls::Relative);
-        env.write_system_config(&format!("mirror = \"{}\"\n", server.url("/uv/")));
+        let (env, server) = mirror_scene();
         World { env, server }
     }
 

@@ -45,11 +45,7 @@ use std::time::{Duration, Instant};
 
 use common::env::{TestEnv, assert_success, run, stderr, stdout};
 use common::http::{Fault, HttpServer};
-use common::mirror::{MirrorBuilder, Urls, host_python_version};
-use common::uv::{UV_NEW, real_uv};
-
-/// The metadata path on the test servers.
-const METADATA: &str = "/uv/download-metadata.json";
+use common::scene::{METADATA, mirror_scene, one_warning};
 
 /// Generous bound for faults answered at once: uv's own start plus slack.
 const QUICK: Duration = Duration::from_secs(2);
@@ -70,15 +66,7 @@ struct World {
 impl World {
     /// A mirror holding one build on a harness server, named by the system config.
     fn new() -> World {
-        let env = TestEnv::new()
-            .real_uv(real_uv(UV_NEW))
-            .with_env("UV_SHIM_HTTP_TIMEOUT", "1s");
-        let server = HttpServer::start(env.root().join("www"));
-        let (major, minor, patch) = host_python_version();
-        MirrorBuilder::new(env.root().join("www/uv"))
-            .cpython(major, minor, patch, "20250101")
-            .write_metadata(Urls::Relative);
-        env.write_system_config(&format!("mirror = \"{}\"\n", server.url("/uv/")));
+        let (env, server) = mirror_scene();
         World {
             url: server.url(METADATA),
             env,
@@ -182,24 +170,6 @@ impl World {
         doc[&key][field] = value;
         (Fault::Body(doc.to_string().into_bytes()), key)
     }
-}
-
-/// Asserts that `output` is uv's own `--version` with exactly one shim
-/// warning holding every one of `says`; returns that line.
-#[track_caller]
-fn one_warning(output: &Output, says: &[&str]) -> String {
-    assert_success(output);
-    assert!(stdout(output).starts_with("uv "), "{}", stdout(output));
-    let text = stderr(output);
-    assert_eq!(text.lines().count(), 1, "not one line:\n{text}");
-    assert!(text.starts_with("uv-shim: warning: "), "{text}");
-    for fragment in says {
-        assert!(
-            text.contains(fragment),
-            "`{fragment}` missing from:\n{text}"
-        );
-    }
-    text.trim_end().to_string()
 }
 
 /// What the stale call of [`good_copy_survives`] cost.

@@ -10,6 +10,8 @@
 //!   fault injection (stalls, truncation, error statuses, …).
 //! * [`mirror`]: a crafted Python mirror (tarballs plus
 //!   `download-metadata.json`) that the real uv accepts.
+//! * [`scene`]: the usual start (real uv, a one-build mirror named by the
+//!   system config) and the one-warning assertion.
 //! * [`uv`]: the real uv, installed once from PyPI with pip.
 //!
 //! Nothing here reaches beyond `127.0.0.1`, except [`uv::real_uv`], which asks
@@ -24,4 +26,5 @@ pub mod env;
 pub mod http;
 pub mod mirror;
 pub mod nginx;
+pub mod scene;
 pub mod uv;
