@@ -45,6 +45,7 @@ if [ -n "$binary" ]; then
 else
     command -v cargo >/dev/null 2>&1 || die "cargo is needed to build uv-shim (https://rustup.rs)"
     host=$(rustc -vV | sed -n 's/^host: //p')
+    [ -n "$host" ] || die "rustc did not say which target it builds for (is a Rust toolchain set up?)"
     say "building uv-shim (release, $host)"
     case "$host" in
         *-linux-gnu)

@@ -438,7 +438,8 @@ fn a_static_metadata_file_is_validated_and_handed_over() {
 #[test]
 fn the_shim_never_execs_itself() {
     let mut env = TestEnv::new();
-    // Only the shim on PATH.
+    // Only the shim on PATH (whatever uv this machine has elsewhere).
+    env.set_env("PATH", env.bin_dir());
     let output = run(env.uv().arg("--version"));
     assert_eq!(output.status.code(), Some(2));
     assert!(
