@@ -194,8 +194,7 @@ impl Prepared {
         if uv.origin == crate::settings::Origin::Env(EnvVars::PATH) {
             // A uv appearing earlier on PATH would change the choice.
             let path_var = std::env::var_os(EnvVars::PATH).unwrap_or_default();
-            for dir in std::env::split_paths(&path_var) {
-                let candidate = dir.join(if cfg!(windows) { "uv.exe" } else { "uv" });
+            for candidate in realuv::path_candidates(&path_var) {
                 let done = candidate == uv.value;
                 deps.push(candidate);
                 if done {

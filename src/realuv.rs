@@ -106,6 +106,11 @@ pub fn identity(path: &Path) -> Option<Identity> {
 /// The executable name of uv on this platform.
 const UV_EXE: &str = if cfg!(windows) { "uv.exe" } else { "uv" };
 
+/// Every place on `path_var` where a `uv` could be, in search order.
+pub fn path_candidates(path_var: &std::ffi::OsStr) -> impl Iterator<Item = PathBuf> + '_ {
+    std::env::split_paths(path_var).map(|dir| dir.join(UV_EXE))
+}
+
 /// Finds the real uv.
 pub fn find(
     configured: Option<&Sourced<PathBuf>>,
@@ -128,9 +133,7 @@ pub fn find(
         }
         return Ok(configured.clone());
     }
-    let path_var = path_var.unwrap_or_default();
-    for dir in std::env::split_paths(&path_var) {
-        let candidate = dir.join(UV_EXE);
+    for candidate in path_candidates(&path_var.unwrap_or_default()) {
         let Some(id) = identity(&candidate) else {
             continue;
         };

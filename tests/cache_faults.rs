@@ -119,12 +119,7 @@ impl World {
 
     /// The metadata file the shim hands uv (`UV_PYTHON_DOWNLOADS_JSON_URL`), if any.
     fn handed_to_uv(&self) -> Option<PathBuf> {
-        let output = run(self.env.shim().args(["env", "--shell", "json"]));
-        assert_success(&output);
-        let vars: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
-        vars["UV_PYTHON_DOWNLOADS_JSON_URL"]
-            .as_str()
-            .map(PathBuf::from)
+        common::scene::handed_to_uv(&self.env)
     }
 }
 

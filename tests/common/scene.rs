@@ -2,9 +2,10 @@
 //! build of the host's Python under `/uv/` of a harness server, and the
 //! system config naming it; plus the assertion most fault stories end with.
 
+use std::path::PathBuf;
 use std::process::Output;
 
-use super::env::{TestEnv, assert_success, stderr, stdout};
+use super::env::{TestEnv, assert_success, run, stderr, stdout};
 use super::http::HttpServer;
 use super::mirror::{MirrorBuilder, Urls, host_python_version};
 use super::uv::{UV_NEW, real_uv};
@@ -43,4 +44,14 @@ pub fn one_warning(output: &Output, says: &[&str]) -> String {
         );
     }
     text.trim_end().to_string()
+}
+
+/// The metadata file the shim hands uv (`UV_PYTHON_DOWNLOADS_JSON_URL`), if any.
+pub fn handed_to_uv(env: &TestEnv) -> Option<PathBuf> {
+    let output = run(env.shim().args(["env", "--shell", "json"]));
+    assert_success(&output);
+    let vars: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    vars["UV_PYTHON_DOWNLOADS_JSON_URL"]
+        .as_str()
+        .map(PathBuf::from)
 }
