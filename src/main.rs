@@ -1,28 +1,27 @@
-//! uv-shim: one binary, two faces. Named `uv`, it hands every call to the
-//! real uv after pointing it at the organisation's mirror; named anything
-//! else (`uv-shim`), it is a tool of its own. This file only dispatches.
+//! uv-shim: one binary, several faces. Named `uv`, it hands every call to
+//! the real uv after pointing it at the organisation's mirror; named
+//! anything else (`uv-shim`), it is a tool of its own. This file only
+//! dispatches.
+//!
+//! The data flows one way, and the modules follow it:
+//! [`faces`] -> [`pipeline`] ([`discover`] -> [`settings`] -> [`decide`] ->
+//! [`metadata`] -> [`handover`]); [`mirror`] builds mirrors beside it.
 
 mod cache;
-mod cli;
-mod config;
+mod decide;
 mod discover;
-mod doctor;
 mod env_vars;
-mod exec;
-mod fetch;
+mod faces;
+mod fsutil;
+mod handover;
+mod inputs;
 mod log;
 mod metadata;
 mod mirror;
-mod plan;
-mod prepare;
-mod realuv;
+mod pipeline;
 mod redact;
-mod refresh;
 mod settings;
-mod shellenv;
-mod shim;
 mod urls;
-mod uvenv;
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -38,8 +37,8 @@ fn main() -> ExitCode {
         .to_string();
     if invoked_as == "uv" {
         let uv_args = args.split_off(1);
-        shim::run(&env_vars::process_env, uv_args)
+        faces::uv::run(&env_vars::process_env, uv_args)
     } else {
-        cli::run(&env_vars::process_env, args)
+        faces::cli::run(&env_vars::process_env, args)
     }
 }

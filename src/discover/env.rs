@@ -1,38 +1,44 @@
-//! Source 1: the `UV_SHIM_MIRROR` environment variable.
+//! Source 1: the shim's own variables: `UV_SHIM_MIRROR` (the mirror),
+//! `UV_SHIM_REAL_UV` (the real uv) and `UV_SHIM_DNS_DOMAINS`.
 
-use super::{Chosen, SourceReport, Status};
+use std::path::PathBuf;
+
+use super::{SourceId, SourceReport, Status};
 use crate::env_vars::{EnvVars, Lookup};
-use crate::settings::{MirrorSpec, Origin, Sourced};
+use crate::settings::{Layer, Mirror, Origin, Sourced};
 
-/// Reads `UV_SHIM_MIRROR`.
-pub fn consult(env: Lookup) -> (SourceReport, Option<Chosen>) {
-    let mut line = SourceReport {
-        name: "env",
-        location: EnvVars::UV_SHIM_MIRROR.into(),
-        status: Status::NotSet("unset or empty".into()),
-        details: Vec::new(),
-    };
-    let Some(value) = env(EnvVars::UV_SHIM_MIRROR) else {
-        return (line, None);
-    };
-    match crate::urls::parse_fetchable(&value) {
-        Ok(url) => {
-            let spec = Sourced::new(
-                MirrorSpec {
-                    bases: vec![url],
-                    metadata_url: None,
-                },
-                Origin::Env(EnvVars::UV_SHIM_MIRROR),
-            );
-            (line, Some(Chosen::from_spec(&spec)))
+/// Reads the environment layer.
+pub fn consult(env: Lookup) -> (SourceReport, Layer) {
+    let mut line = SourceReport::new(SourceId::Env, EnvVars::UV_SHIM_MIRROR, "unset or empty");
+    let sourced = |name: &'static str| env(name).map(|v| Sourced::new(v, Origin::Env(name)));
+    let mirror = sourced(EnvVars::UV_SHIM_MIRROR).and_then(|value| {
+        match crate::urls::parse_fetchable(&value.value) {
+            Ok(url) => Some(Sourced::new(Mirror::at(vec![url], None), value.origin)),
+            Err(problem) => {
+                line.status = Status::Error(format!(
+                    "{}=`{}` is not a usable URL: {problem}",
+                    EnvVars::UV_SHIM_MIRROR,
+                    crate::redact::url(&value.value)
+                ));
+                None
+            }
         }
-        Err(problem) => {
-            line.status = Status::Error(format!(
-                "{}=`{}` is not a usable URL: {problem}",
-                EnvVars::UV_SHIM_MIRROR,
-                crate::redact::url(&value)
-            ));
-            (line, None)
-        }
-    }
+    });
+    let layer = Layer {
+        mirror,
+        uv: sourced(EnvVars::UV_SHIM_REAL_UV)
+            .map(|s| Sourced::new(PathBuf::from(s.value), s.origin)),
+        dns_domains: sourced(EnvVars::UV_SHIM_DNS_DOMAINS).map(|s| {
+            Sourced::new(
+                s.value
+                    .split(',')
+                    .map(|d| d.trim().trim_end_matches('.').to_string())
+                    .filter(|d| !d.is_empty())
+                    .collect(),
+                s.origin,
+            )
+        }),
+        ..Layer::default()
+    };
+    (line, layer)
 }

@@ -1,7 +1,9 @@
-//! Discovery: where the organisation's mirror comes from. Sources are
-//! consulted in the order of the design contract, first hit wins:
+//! Discovery: where the organisation's mirror comes from. Each source reads
+//! what it needs (through [`Inputs`], so the warm path knows what that was)
+//! and returns its line of the report and a settings [`Layer`], the mirror
+//! included. [`discover`] combines them in the order of the design contract:
 //!
-//! 1. `UV_SHIM_MIRROR` ([`env`])
+//! 1. `UV_SHIM_MIRROR` and the shim's other variables ([`env`])
 //! 2. the user config file ([`user`])
 //! 3. the system config file ([`system`])
 //! 4. uv's own system config `uv.toml` ([`uv_toml`])
@@ -9,8 +11,8 @@
 //! 6. a DNS TXT record ([`dns`])
 //! 7. nothing: pure pass-through
 //!
-//! Every other setting combines field by field in [`crate::settings`]. Each
-//! source leaves a line in the report that `doctor` prints.
+//! Layers 1–3 combine field by field; the first layer that names a mirror
+//! wins it, and sources 4–6 are only asked while none has.
 
 pub mod dns;
 pub mod env;
@@ -19,19 +21,18 @@ pub mod system;
 pub mod user;
 pub mod uv_toml;
 
-use std::path::PathBuf;
-
-use url::Url;
+use std::path::{Path, PathBuf};
 
 use crate::cache::Cache;
-use crate::config::ConfigFile;
 use crate::env_vars::{EnvVars, Lookup};
-use crate::settings::{Combine, Layer, MirrorSpec, Origin, Settings, Sourced};
+use crate::inputs::Inputs;
+use crate::settings::config_file;
+use crate::settings::{FileLayer, Layer, Mirror, Origin, Settings, Sourced};
 
 /// The files and folders discovery reads.
 #[derive(Debug, Clone)]
 pub struct Paths {
-    /// The user config file, and whether `UV_SHIM_CONFIG` named it.
+    /// The user config file (`UV_SHIM_CONFIG`, or the platform's config dir).
     pub user_config: Option<PathBuf>,
     /// The folder standing for `/etc/uv`.
     pub system_dir: PathBuf,
@@ -39,9 +40,21 @@ pub struct Paths {
     pub cache_dir: PathBuf,
 }
 
+/// The variables `directories` reads by itself to find the user's folders.
+const BASE_DIR_VARS: &[&str] = &[
+    EnvVars::HOME,
+    EnvVars::XDG_CONFIG_HOME,
+    EnvVars::XDG_CACHE_HOME,
+    EnvVars::APPDATA,
+];
+
 impl Paths {
     /// The paths for this process, from the environment and the platform's conventions.
     pub fn from_env(env: Lookup) -> Self {
+        for name in BASE_DIR_VARS {
+            // Read through `env` so the warm path records them.
+            env(name);
+        }
         // `<config dir>/uv-shim`: `$XDG_CONFIG_HOME` or `~/.config` on Linux,
         // `%APPDATA%` on Windows, as the design contract names them.
         let dirs = directories::BaseDirs::new();
@@ -51,7 +64,7 @@ impl Paths {
         });
         let system_dir = env(EnvVars::UV_SHIM_SYSTEM_CONFIG_DIR)
             .map(PathBuf::from)
-            .unwrap_or_else(default_system_dir);
+            .unwrap_or_else(|| default_system_dir(env));
         Paths {
             user_config,
             system_dir,
@@ -81,16 +94,60 @@ impl Paths {
 }
 
 #[cfg(windows)]
-fn default_system_dir() -> PathBuf {
-    std::env::var_os(EnvVars::PROGRAMDATA)
+fn default_system_dir(env: Lookup) -> PathBuf {
+    env(EnvVars::PROGRAMDATA)
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(r"C:\ProgramData"))
         .join("uv")
 }
 
 #[cfg(not(windows))]
-fn default_system_dir() -> PathBuf {
+fn default_system_dir(_: Lookup) -> PathBuf {
     PathBuf::from("/etc/uv")
+}
+
+/// The discovery sources, in the order of the design contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceId {
+    /// 1: `UV_SHIM_MIRROR`.
+    Env,
+    /// 2: the user config file.
+    UserConfig,
+    /// 3: the system config file.
+    SystemConfig,
+    /// 4: uv's own system `uv.toml`.
+    UvToml,
+    /// 5: a static `download-metadata.json`.
+    StaticFile,
+    /// 6: a DNS TXT record.
+    Dns,
+}
+
+impl SourceId {
+    /// The short name `doctor` shows.
+    pub fn name(self) -> &'static str {
+        match self {
+            SourceId::Env => "env",
+            SourceId::UserConfig => "user config",
+            SourceId::SystemConfig => "system config",
+            SourceId::UvToml => "uv.toml",
+            SourceId::StaticFile => "static metadata",
+            SourceId::Dns => "dns",
+        }
+    }
+
+    /// The source a setting's origin belongs to.
+    fn of(origin: &Origin) -> Option<SourceId> {
+        match origin {
+            Origin::Env(_) => Some(SourceId::Env),
+            Origin::User(_) => Some(SourceId::UserConfig),
+            Origin::System(_) => Some(SourceId::SystemConfig),
+            Origin::UvToml(_) => Some(SourceId::UvToml),
+            Origin::StaticFile(_) => Some(SourceId::StaticFile),
+            Origin::Dns(_) => Some(SourceId::Dns),
+            Origin::Default => None,
+        }
+    }
 }
 
 /// What one source said.
@@ -111,8 +168,8 @@ pub enum Status {
 /// One line of the discovery report.
 #[derive(Debug, Clone)]
 pub struct SourceReport {
-    /// Short name of the source.
-    pub name: &'static str,
+    /// Which source.
+    pub id: SourceId,
     /// Where it looked (path, variable, domain).
     pub location: String,
     /// What it found.
@@ -121,64 +178,14 @@ pub struct SourceReport {
     pub details: Vec<String>,
 }
 
-/// How the chosen mirror's metadata reaches uv.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MetadataPlan {
-    /// The shim fetches, validates and caches it from these URLs (failover order).
-    Fetch(Vec<Url>),
-    /// uv reads it itself from this local path (set in uv's own config); the shim leaves it.
-    UvReadsItself(String),
-}
-
-/// The mirror discovery settled on.
-#[derive(Debug, Clone)]
-pub struct Chosen {
-    /// Which source named it.
-    pub origin: Origin,
-    /// Mirror bases in failover order (empty when only metadata is known).
-    pub bases: Vec<Url>,
-    /// Where its metadata comes from.
-    pub metadata: MetadataPlan,
-}
-
-impl Chosen {
-    /// The mirror described by a settings layer.
-    pub fn from_spec(spec: &Sourced<MirrorSpec>) -> Self {
-        let sources = match &spec.value.metadata_url {
-            Some(url) => vec![url.clone()],
-            None => spec
-                .value
-                .bases
-                .iter()
-                .map(crate::urls::metadata_url_of)
-                .collect(),
-        };
-        Chosen {
-            origin: spec.origin.clone(),
-            bases: spec.value.bases.clone(),
-            metadata: MetadataPlan::Fetch(sources),
-        }
-    }
-
-    /// One line for humans.
-    pub fn describe(&self) -> String {
-        let bases: Vec<String> = self
-            .bases
-            .iter()
-            .map(|b| crate::redact::url(b.as_str()))
-            .collect();
-        let metadata = match &self.metadata {
-            MetadataPlan::Fetch(urls) => urls
-                .iter()
-                .map(|u| crate::redact::url(u.as_str()))
-                .collect::<Vec<_>>()
-                .join(", "),
-            MetadataPlan::UvReadsItself(path) => format!("{path} (read by uv itself)"),
-        };
-        if bases.is_empty() {
-            format!("metadata {metadata}")
-        } else {
-            format!("mirror {} (metadata {metadata})", bases.join(", "))
+impl SourceReport {
+    /// A line for `id` at `location` that found nothing (yet).
+    pub fn new(id: SourceId, location: impl Into<String>, not_set: impl Into<String>) -> Self {
+        SourceReport {
+            id,
+            location: location.into(),
+            status: Status::NotSet(not_set.into()),
+            details: Vec::new(),
         }
     }
 }
@@ -195,10 +202,8 @@ pub enum Depth {
 /// Everything discovery learnt.
 #[derive(Debug, Clone)]
 pub struct Discovery {
-    /// The combined settings.
+    /// The combined settings; `settings.layer.mirror` is the mirror in use.
     pub settings: Settings,
-    /// The mirror in use, if any.
-    pub mirror: Option<Chosen>,
     /// One line per source, in order.
     pub report: Vec<SourceReport>,
     /// Problems to tell the user about (bad config files and the like).
@@ -207,169 +212,146 @@ pub struct Discovery {
     pub paths: Paths,
 }
 
+/// Asks one of the sources found after the config files, given the settings so far.
+type Consult<'a> = dyn Fn(&Settings) -> (SourceReport, Layer) + 'a;
+
 /// Runs discovery.
-pub fn discover(env: Lookup, paths: Paths, depth: Depth) -> Discovery {
-    let mut report = Vec::new();
-    let mut problems = Vec::new();
+pub fn discover(env: Lookup, inputs: &Inputs, paths: Paths, depth: Depth) -> Discovery {
+    let (mut settings, mut report, mut problems) = config_layers(env, inputs, &paths);
 
-    let user = load_config(paths.user_config.as_deref(), &mut problems);
-    let system_path = paths.system_config();
-    let system = load_config(Some(&system_path), &mut problems);
-    let settings = Settings::resolve(
-        Layer::from_env(env),
-        loaded(&user).zip(paths.user_config.clone().map(Origin::User)),
-        loaded(&system).map(|f| (f, Origin::System(system_path.clone()))),
-    );
-    problems.extend(settings.ignored.iter().cloned());
-
-    let mut chosen: Option<Chosen> = None;
-    let mut extras = Layer::default();
-    let mut offer = |report: &mut Vec<SourceReport>,
-                     mut line: SourceReport,
-                     candidate: Option<(Chosen, Layer)>,
-                     chosen: &mut Option<Chosen>| {
-        if let Some((candidate, layer)) = candidate {
-            if chosen.is_none() {
-                line.status = Status::Chosen(candidate.describe());
-                *chosen = Some(candidate);
-                extras = layer;
-            } else {
-                line.status = Status::Shadowed(candidate.describe());
-            }
+    let uv_toml = paths.system_dir.join("uv.toml");
+    let static_file = paths.system_dir.join(crate::urls::METADATA_FILE);
+    let cache = Cache::new(paths.cache_dir.clone());
+    // Sources 4-6, each asked only while no mirror is named (or for the report).
+    let later: [(SourceId, String, &Consult); 3] = [
+        (SourceId::UvToml, uv_toml.display().to_string(), &|_| {
+            uv_toml::consult(&uv_toml, inputs)
+        }),
+        (
+            SourceId::StaticFile,
+            static_file.display().to_string(),
+            &|_| static_file::consult(&static_file, inputs),
+        ),
+        (
+            SourceId::Dns,
+            format!("{}.<search domains>", dns::LABEL),
+            &|settings| {
+                dns::consult(&dns::Input {
+                    env,
+                    inputs,
+                    settings,
+                    cache: &cache,
+                })
+            },
+        ),
+    ];
+    for (id, location, consult) in later {
+        if settings.layer.mirror.is_some() && depth == Depth::FirstHit {
+            let mut line = SourceReport::new(id, location, "");
+            line.status = Status::Skipped("an earlier source named the mirror".into());
+            report.push(line);
+            continue;
         }
-        report.push(line);
-    };
-
-    let (line, candidate) = env::consult(env);
-    offer(
-        &mut report,
-        line,
-        candidate.map(|c| (c, Layer::default())),
-        &mut chosen,
-    );
-    let (line, candidate) = user::consult(paths.user_config.as_deref(), &user);
-    offer(
-        &mut report,
-        line,
-        candidate.map(|c| (c, Layer::default())),
-        &mut chosen,
-    );
-    let (line, candidate) = system::consult(&system_path, &system);
-    offer(
-        &mut report,
-        line,
-        candidate.map(|c| (c, Layer::default())),
-        &mut chosen,
-    );
-
-    let more = |chosen: &Option<Chosen>| chosen.is_none() || depth == Depth::All;
-    let skip = |name: &'static str, location: String| SourceReport {
-        name,
-        location,
-        status: Status::Skipped("an earlier source named the mirror".into()),
-        details: Vec::new(),
-    };
-
-    let uv_toml_path = paths.system_dir.join("uv.toml");
-    if more(&chosen) {
-        let (line, candidate) = uv_toml::consult(&uv_toml_path);
-        offer(&mut report, line, candidate, &mut chosen);
-    } else {
-        report.push(skip("uv.toml", uv_toml_path.display().to_string()));
+        let (line, found) = consult(&settings);
+        report.push(line.naming(found.mirror.as_ref()));
+        settings.add_found(found);
     }
-
-    let static_path = paths.system_dir.join(crate::urls::METADATA_FILE);
-    if more(&chosen) {
-        let (line, candidate) = static_file::consult(&static_path);
-        offer(
-            &mut report,
-            line,
-            candidate.map(|c| (c, Layer::default())),
-            &mut chosen,
-        );
-    } else {
-        report.push(skip("static metadata", static_path.display().to_string()));
-    }
-
-    if more(&chosen) {
-        let cache = Cache::new(paths.cache_dir.clone());
-        let input = dns::Input {
-            env,
-            settings: &settings,
-            cache: &cache,
-        };
-        let (line, candidate) = dns::consult(&input);
-        offer(&mut report, line, candidate, &mut chosen);
-    } else {
-        report.push(skip("dns", "_uv-mirror.<search domains>".into()));
-    }
-
-    let mut settings = settings;
-    // A source found after the config files (uv.toml, DNS) may carry extra
-    // settings; they fill only what env, user and system left open.
-    settings.layer = settings.layer.combine(extras);
-
+    mark_the_winner(&mut report, &settings);
+    problems.extend(settings.ignored.iter().cloned());
     Discovery {
         settings,
-        mirror: chosen,
         report,
         problems,
         paths,
     }
 }
 
-pub(crate) type Loaded = Result<Option<ConfigFile>, String>;
+/// Only the environment and the two config files: the settings without
+/// asking uv.toml, a static file or DNS (the pass-through of
+/// `UV_SHIM_DISABLE` still needs the `uv` key).
+pub fn config_settings(env: Lookup, inputs: &Inputs, paths: &Paths) -> Settings {
+    config_layers(env, inputs, paths).0
+}
 
-fn load_result(path: Option<&std::path::Path>) -> Loaded {
-    match path {
-        Some(path) => crate::config::load(path).map_err(|e| e.to_string()),
-        None => Ok(None),
+/// Sources 1-3, combined field by field: `env.combine(user).combine(system)`.
+fn config_layers(
+    env: Lookup,
+    inputs: &Inputs,
+    paths: &Paths,
+) -> (Settings, Vec<SourceReport>, Vec<String>) {
+    let mut problems = Vec::new();
+    let (env_line, env_layer) = env::consult(env);
+    let user = user::consult(paths.user_config.as_deref(), inputs, &mut problems);
+    let system = system::consult(&paths.system_config(), inputs, &mut problems);
+    let env_line = env_line.naming(env_layer.mirror.as_ref());
+    let settings = Settings::resolve(env_layer, user.file.as_ref(), system.file.as_ref());
+    let report = vec![env_line, user.line, system.line];
+    (settings, report, problems)
+}
+
+impl SourceReport {
+    /// Notes that this source names `mirror` (chosen or shadowed is settled later).
+    fn naming(mut self, mirror: Option<&Sourced<Mirror>>) -> Self {
+        if let Some(mirror) = mirror {
+            self.status = Status::Chosen(mirror.value.describe());
+        }
+        self
     }
 }
 
-fn load_config(path: Option<&std::path::Path>, problems: &mut Vec<String>) -> Loaded {
-    let loaded = load_result(path);
-    if let Err(err) = &loaded {
-        problems.push(format!("{err} (file ignored)"));
+/// Every line that names a mirror but is not the source of the one in use is shadowed.
+fn mark_the_winner(report: &mut [SourceReport], settings: &Settings) {
+    let winner = settings
+        .layer
+        .mirror
+        .as_ref()
+        .and_then(|m| SourceId::of(&m.origin));
+    for line in report {
+        if let Status::Chosen(what) = &line.status
+            && Some(line.id) != winner
+        {
+            line.status = Status::Shadowed(what.clone());
+        }
     }
-    loaded
+}
+
+/// One config file (source 2 or 3): the report line and the parsed file.
+pub struct ConfigSource {
+    /// The report line.
+    pub line: SourceReport,
+    /// The file and its layer, when it exists and is valid.
+    pub file: Option<FileLayer>,
 }
 
 /// Sources 2 and 3 read the same file format; this is their common part.
 fn consult_config_file(
-    name: &'static str,
-    path: Option<&std::path::Path>,
-    loaded: &Loaded,
+    id: SourceId,
+    path: Option<&Path>,
+    inputs: &Inputs,
+    problems: &mut Vec<String>,
     origin: impl FnOnce(PathBuf) -> Origin,
-) -> (SourceReport, Option<Chosen>) {
-    let mut line = SourceReport {
-        name,
-        location: path.map_or_else(|| "(no config dir)".into(), |p| p.display().to_string()),
-        status: Status::NotSet("no such file".into()),
-        details: Vec::new(),
+) -> ConfigSource {
+    let location = path.map_or_else(|| "(no config dir)".into(), |p| p.display().to_string());
+    let mut line = SourceReport::new(id, location, "no such file");
+    let Some(path) = path else {
+        return ConfigSource { line, file: None };
     };
-    let (Some(path), loaded) = (path, loaded) else {
-        return (line, None);
-    };
-    match loaded {
+    let file = match config_file::load(path, inputs) {
         Err(err) => {
-            line.status = Status::Error(err.clone());
-            (line, None)
+            let err = err.to_string();
+            problems.push(format!("{err} (file ignored)"));
+            line.status = Status::Error(err);
+            None
         }
-        Ok(None) => (line, None),
+        Ok(None) => None,
         Ok(Some(file)) => {
-            let layer = Layer::from_file(file, &origin(path.to_path_buf()));
-            match layer.mirror {
-                Some(spec) => (line, Some(Chosen::from_spec(&spec))),
-                None => {
-                    line.status = Status::NotSet("no `mirror` or `metadata-url` key".into());
-                    (line, None)
-                }
+            let file = FileLayer::new(file, origin(path.to_path_buf()));
+            match &file.layer.mirror {
+                Some(mirror) => line = line.naming(Some(mirror)),
+                None => line.status = Status::NotSet("no `mirror` or `metadata-url` key".into()),
             }
+            Some(file)
         }
-    }
-}
-
-fn loaded(l: &Loaded) -> Option<&ConfigFile> {
-    l.as_ref().ok().and_then(|file| file.as_ref())
+    };
+    ConfigSource { line, file }
 }

@@ -2,10 +2,17 @@
 
 use std::path::Path;
 
-use super::{Chosen, Loaded, SourceReport};
+use super::{ConfigSource, SourceId};
+use crate::inputs::Inputs;
 use crate::settings::Origin;
 
-/// Reports what the system config names.
-pub fn consult(path: &Path, loaded: &Loaded) -> (SourceReport, Option<Chosen>) {
-    super::consult_config_file("system config", Some(path), loaded, Origin::System)
+/// Reads the system config.
+pub fn consult(path: &Path, inputs: &Inputs, problems: &mut Vec<String>) -> ConfigSource {
+    super::consult_config_file(
+        SourceId::SystemConfig,
+        Some(path),
+        inputs,
+        problems,
+        Origin::System,
+    )
 }

@@ -2,10 +2,11 @@
 
 use std::path::Path;
 
-use super::{Chosen, Loaded, SourceReport};
+use super::{ConfigSource, SourceId};
+use crate::inputs::Inputs;
 use crate::settings::Origin;
 
-/// Reports what the user config names.
-pub fn consult(path: Option<&Path>, loaded: &Loaded) -> (SourceReport, Option<Chosen>) {
-    super::consult_config_file("user config", path, loaded, Origin::User)
+/// Reads the user config.
+pub fn consult(path: Option<&Path>, inputs: &Inputs, problems: &mut Vec<String>) -> ConfigSource {
+    super::consult_config_file(SourceId::UserConfig, path, inputs, problems, Origin::User)
 }

@@ -10,9 +10,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::{Chosen, MetadataPlan, SourceReport, Status};
+use super::{SourceId, SourceReport, Status};
 use crate::env_vars::{EnvVars, Lookup};
-use crate::settings::{Layer, Origin};
+use crate::inputs::Inputs;
+use crate::settings::{Layer, MetadataSource, Mirror, Origin, Sourced};
 
 /// The keys of uv's config that matter here; uv's other keys are ignored.
 #[derive(Debug, Default, Deserialize)]
@@ -23,8 +24,8 @@ struct UvToml {
     python_downloads_json_url: Option<String>,
 }
 
-fn read(path: &Path) -> Result<Option<UvToml>, String> {
-    let text = match std::fs::read_to_string(path) {
+fn read(path: &Path, inputs: &Inputs) -> Result<Option<UvToml>, String> {
+    let text = match inputs.read_to_string(path) {
         Ok(text) => text,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(err) => return Err(format!("cannot read {}: {err}", path.display())),
@@ -49,19 +50,14 @@ fn read(path: &Path) -> Result<Option<UvToml>, String> {
 }
 
 /// Consults `<system dir>/uv.toml` as a mirror source.
-pub fn consult(path: &Path) -> (SourceReport, Option<(Chosen, Layer)>) {
-    let mut line = SourceReport {
-        name: "uv.toml",
-        location: path.display().to_string(),
-        status: Status::NotSet("no such file".into()),
-        details: Vec::new(),
-    };
-    let file = match read(path) {
+pub fn consult(path: &Path, inputs: &Inputs) -> (SourceReport, Layer) {
+    let mut line = SourceReport::new(SourceId::UvToml, path.display().to_string(), "no such file");
+    let file = match read(path, inputs) {
         Ok(Some(file)) => file,
-        Ok(None) => return (line, None),
+        Ok(None) => return (line, Layer::default()),
         Err(err) => {
             line.status = Status::Error(err);
-            return (line, None);
+            return (line, Layer::default());
         }
     };
     let origin = Origin::UvToml(path.to_path_buf());
@@ -69,32 +65,31 @@ pub fn consult(path: &Path) -> (SourceReport, Option<(Chosen, Layer)>) {
         .python_install_mirror
         .as_deref()
         .and_then(|m| crate::urls::parse_fetchable(m).ok());
-    let chosen = match (&file.python_downloads_json_url, mirror) {
+    let mirror = match (&file.python_downloads_json_url, mirror) {
         (Some(json), mirror) => {
             let remote = url::Url::parse(json)
                 .ok()
                 .filter(|u| matches!(u.scheme(), "http" | "https"));
-            Some(Chosen {
-                origin,
+            Some(Mirror {
                 bases: mirror.into_iter().collect(),
                 metadata: match remote {
-                    Some(url) => MetadataPlan::Fetch(vec![url]),
-                    None => MetadataPlan::UvReadsItself(json.clone()),
+                    Some(url) => MetadataSource::Fetch(vec![url]),
+                    None => MetadataSource::UvReadsItself(json.clone()),
                 },
             })
         }
-        (None, Some(mirror)) => Some(Chosen {
-            origin,
-            metadata: MetadataPlan::Fetch(vec![crate::urls::metadata_url_of(&mirror)]),
-            bases: vec![mirror],
-        }),
+        (None, Some(mirror)) => Some(Mirror::at(vec![mirror], None)),
         (None, None) => {
             line.status =
                 Status::NotSet("no `python-install-mirror` or `python-downloads-json-url`".into());
             None
         }
     };
-    (line, chosen.map(|c| (c, Layer::default())))
+    let layer = Layer {
+        mirror: mirror.map(|m| Sourced::new(m, origin)),
+        ..Layer::default()
+    };
+    (line, layer)
 }
 
 /// Mirror settings that uv will apply by itself.
@@ -131,22 +126,22 @@ pub fn uv_config_candidates(env: Lookup) -> (Vec<PathBuf>, Vec<PathBuf>) {
 }
 
 /// The `uv.toml` files uv reads: the user's, then the first system candidate that exists.
-pub fn uv_config_files(env: Lookup) -> Vec<PathBuf> {
+fn uv_config_files(env: Lookup, inputs: &Inputs) -> Vec<PathBuf> {
     let (mut files, system) = uv_config_candidates(env);
-    files.extend(system.into_iter().find(|p| p.is_file()));
+    files.extend(system.into_iter().find(|p| inputs.is_file(p)));
     files
 }
 
 /// Predicts the mirror settings uv applies by itself.
-pub fn predict(env: Lookup) -> UvOwn {
+pub fn predict(env: Lookup, inputs: &Inputs) -> UvOwn {
     let mut own = UvOwn {
         python_install_mirror: env(EnvVars::UV_PYTHON_INSTALL_MIRROR)
             .map(|v| (v, format!("env {}", EnvVars::UV_PYTHON_INSTALL_MIRROR))),
         pypy_install_mirror: env(EnvVars::UV_PYPY_INSTALL_MIRROR)
             .map(|v| (v, format!("env {}", EnvVars::UV_PYPY_INSTALL_MIRROR))),
     };
-    for path in uv_config_files(env) {
-        let Ok(Some(file)) = read(&path) else {
+    for path in uv_config_files(env, inputs) {
+        let Ok(Some(file)) = read(&path, inputs) else {
             continue;
         };
         let place = path.display().to_string();
@@ -173,11 +168,11 @@ mod tests {
             "python-install-mirror = \"https://m.example/pbs\"\n[pip]\nindex-url = \"x\"\n",
         )
         .unwrap();
-        let (_, chosen) = consult(&path);
-        let (chosen, _) = chosen.unwrap();
+        let (_, layer) = consult(&path, &Inputs::new());
+        let chosen = layer.mirror.unwrap().value;
         assert_eq!(
             chosen.metadata,
-            MetadataPlan::Fetch(vec![
+            MetadataSource::Fetch(vec![
                 url::Url::parse("https://m.example/pbs/download-metadata.json").unwrap()
             ])
         );
@@ -188,18 +183,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("uv.toml");
         std::fs::write(&path, "python-downloads-json-url = \"/srv/meta.json\"\n").unwrap();
-        let (chosen, _) = consult(&path).1.unwrap();
+        let chosen = consult(&path, &Inputs::new()).1.mirror.unwrap().value;
         assert_eq!(
             chosen.metadata,
-            MetadataPlan::UvReadsItself("/srv/meta.json".into())
+            MetadataSource::UvReadsItself("/srv/meta.json".into())
         );
         std::fs::write(
             &path,
             "python-downloads-json-url = \"https://m.example/meta.json\"\n",
         )
         .unwrap();
-        let (chosen, _) = consult(&path).1.unwrap();
-        assert!(matches!(chosen.metadata, MetadataPlan::Fetch(_)));
+        let chosen = consult(&path, &Inputs::new()).1.mirror.unwrap().value;
+        assert!(matches!(chosen.metadata, MetadataSource::Fetch(_)));
     }
 
     #[test]
@@ -207,8 +202,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("uv.toml");
         std::fs::write(&path, "a = 1\npython-install-mirror = [\n").unwrap();
-        let (line, chosen) = consult(&path);
-        assert!(chosen.is_none());
+        let (line, layer) = consult(&path, &Inputs::new());
+        assert!(layer.mirror.is_none());
         assert!(
             matches!(line.status, Status::Error(ref e) if e.contains(":2:") || e.contains(":3:")),
             "{:?}",
@@ -231,10 +226,10 @@ mod tests {
             "UV_PYPY_INSTALL_MIRROR" => Some("https://pypy.example/".to_string()),
             _ => None,
         };
-        let own = predict(&env);
+        let own = predict(&env, &Inputs::new());
         assert_eq!(own.python_install_mirror.unwrap().0, "https://cfg.example/");
         assert_eq!(own.pypy_install_mirror.unwrap().0, "https://pypy.example/");
         let no_config = |name: &str| (name == "UV_NO_CONFIG").then(|| "1".to_string());
-        assert_eq!(predict(&no_config), UvOwn::default());
+        assert_eq!(predict(&no_config, &Inputs::new()), UvOwn::default());
     }
 }

@@ -163,13 +163,13 @@ impl Fetcher {
     /// A fetcher that waits at most `timeout` for any answer or block of
     /// data and retries transient failures `retries` times.
     pub fn new(timeout: Duration, retries: u32, backoff: Duration) -> anyhow::Result<Fetcher> {
-        let client = crate::fetch::client_builder(timeout)
+        let client = crate::metadata::fetch::client_builder(timeout)
             .connect_timeout(CONNECT_TIMEOUT.min(timeout))
             .build()
             .map_err(|err| {
                 anyhow::anyhow!(
                     "cannot set up the HTTP client: {}",
-                    crate::fetch::chain(&err)
+                    crate::metadata::fetch::chain(&err)
                 )
             })?;
         Ok(Fetcher {
@@ -201,7 +201,7 @@ impl Fetcher {
             .client
             .head(url.as_str())
             .send()
-            .map_err(|err| crate::fetch::describe(&err, self.timeout))?;
+            .map_err(|err| crate::metadata::fetch::describe(&err, self.timeout))?;
         let status = response.status();
         if status.is_success() {
             Ok(content_length(&response))
@@ -411,8 +411,11 @@ impl Fetcher {
                         .get_ref()
                         .and_then(|e| e.downcast_ref::<reqwest::Error>())
                     {
-                        Some(inner) => crate::fetch::describe(inner, self.timeout),
-                        None => format!("the body was cut short: {}", crate::fetch::chain(&err)),
+                        Some(inner) => crate::metadata::fetch::describe(inner, self.timeout),
+                        None => format!(
+                            "the body was cut short: {}",
+                            crate::metadata::fetch::chain(&err)
+                        ),
                     };
                     return (received, Some(transient(shown, detail)));
                 }
@@ -449,7 +452,7 @@ impl Fetcher {
         let response = request.send().map_err(|err| Failed::Transient {
             error: FetchError::Transport {
                 url: shown.clone(),
-                detail: crate::fetch::describe(&err, self.timeout),
+                detail: crate::metadata::fetch::describe(&err, self.timeout),
                 attempts: 1,
             },
             progressed: false,

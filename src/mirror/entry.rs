@@ -8,7 +8,7 @@ use std::cmp::Ordering;
 use serde_json::{Map, Value};
 use url::Url;
 
-use crate::metadata::{MetadataError, Rewrite};
+use crate::metadata::schema::{MetadataError, Rewrite};
 
 /// A Python version as an entry states it: `major.minor.patch` plus an
 /// optional pre-release tag (`rc2`, `b1`, `a3`).
@@ -98,7 +98,7 @@ pub struct Download {
 /// Validates a metadata document with the shim's own rules and parses it,
 /// keeping the document's order. Relative URLs are resolved against `source`.
 pub fn parse_document(body: &[u8], source: &Url) -> Result<Vec<Download>, MetadataError> {
-    let validated = crate::metadata::validate(body, source, &Rewrite::default())?;
+    let validated = crate::metadata::schema::validate(body, source, &Rewrite::default())?;
     let value: Value = serde_json::from_slice(&validated.json).expect("validated metadata is JSON");
     let Value::Object(entries) = value else {
         unreachable!("validated metadata is an object");
@@ -114,7 +114,7 @@ pub fn parse_document(body: &[u8], source: &Url) -> Result<Vec<Download>, Metada
         .collect())
 }
 
-/// Builds a [`Download`] from an entry that passed [`crate::metadata::validate`].
+/// Builds a [`Download`] from an entry that passed [`crate::metadata::schema::validate`].
 fn from_validated(key: String, raw: Map<String, Value>) -> Download {
     let text = |map: &Map<String, Value>, field: &str| -> Option<String> {
         map.get(field)

@@ -129,7 +129,7 @@ impl Manifest {
 
     /// Writes the manifest atomically.
     pub fn save(&self, dest: &Path) -> std::io::Result<()> {
-        crate::cache::write_atomic(&Self::path(dest), self.render().as_bytes())
+        crate::fsutil::write_atomic(&Self::path(dest), self.render().as_bytes())
     }
 
     /// The known hash of the file at `rel` below `dest`, when its stamp still holds.
@@ -222,7 +222,7 @@ mod tests {
     #[test]
     fn garbage_is_an_empty_manifest() {
         let dir = tempfile::tempdir().unwrap();
-        crate::cache::write_atomic(&Manifest::path(dir.path()), b"{}").unwrap();
+        crate::fsutil::write_atomic(&Manifest::path(dir.path()), b"{}").unwrap();
         assert!(Manifest::load(dir.path()).files.is_empty());
     }
 

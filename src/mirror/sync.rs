@@ -196,21 +196,21 @@ struct Sync {
     problems: Vec<String>,
     /// Things worth saying that are not failures.
     notes: Vec<String>,
-    _lock: Option<crate::cache::Lock>,
+    _lock: Option<crate::fsutil::Lock>,
 }
 
 impl Sync {
     fn prepare(s: &Settings) -> anyhow::Result<Sync> {
         let shown_from = crate::redact::url(s.from.as_str());
-        let body = match crate::fetch::fetch(
+        let body = match crate::metadata::fetch::fetch(
             &s.from,
             &Default::default(),
             s.timeout.max(Duration::from_secs(30)),
         )
         .with_context(|| format!("cannot read the upstream list {shown_from}"))?
         {
-            crate::fetch::Fetched::Body { body, .. } => body,
-            crate::fetch::Fetched::NotModified => {
+            crate::metadata::fetch::Fetched::Body { body, .. } => body,
+            crate::metadata::fetch::Fetched::NotModified => {
                 anyhow::bail!("{shown_from} answered 304 to an unconditional request")
             }
         };
@@ -253,7 +253,7 @@ impl Sync {
             std::fs::create_dir_all(s.dest.join(STATE_DIR))
                 .with_context(|| format!("cannot create the mirror folder {}", s.dest.display()))?;
             let path = s.dest.join(STATE_DIR).join("lock");
-            let lock = crate::cache::lock(&path, Duration::ZERO)
+            let lock = crate::fsutil::lock(&path, Duration::ZERO)
                 .with_context(|| format!("cannot lock {}", path.display()))?
                 .with_context(|| {
                     format!(
@@ -772,7 +772,7 @@ fn existing_entries(dest: &Path, notes: &mut Vec<String>) -> anyhow::Result<Vec<
         .map_err(|()| anyhow::anyhow!("{} is not an absolute path", path.display()))?;
     let downloads = match entry::parse_document(&body, &source) {
         Ok(downloads) => downloads,
-        Err(crate::metadata::MetadataError::Empty { .. }) => return Ok(Vec::new()),
+        Err(crate::metadata::schema::MetadataError::Empty { .. }) => return Ok(Vec::new()),
         Err(err) => {
             return Err(anyhow::anyhow!(
                 "the mirror's own metadata is damaged: {err}; fix it, or move it away to rebuild it from the files"

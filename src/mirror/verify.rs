@@ -59,7 +59,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         .map_err(|()| anyhow::anyhow!("{} is not an absolute path", path.display()))?;
     let downloads = match entry::parse_document(&body, &source) {
         Ok(downloads) => downloads,
-        Err(crate::metadata::MetadataError::Empty { .. }) => Vec::new(),
+        Err(crate::metadata::schema::MetadataError::Empty { .. }) => Vec::new(),
         Err(err) => anyhow::bail!("{err}"),
     };
 

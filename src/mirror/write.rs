@@ -145,7 +145,7 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
     if std::fs::read(path).is_ok_and(|old| old == bytes) {
         return Ok(false);
     }
-    crate::cache::write_atomic(path, bytes)?;
+    crate::fsutil::write_atomic(path, bytes)?;
     Ok(true)
 }
 

@@ -257,9 +257,15 @@ pub fn lock_path(cache: &Cache) -> PathBuf {
     cache.keyed("dns", "lock").with_extension("lock")
 }
 
-/// Reads a cached answer; `None` when absent, unreadable or not for this query.
-pub fn read(path: &Path, query: &str, resolver: &str) -> Option<Answer> {
-    let answer = Answer::parse(&std::fs::read_to_string(path).ok()?)?;
+/// Reads a cached answer (the read recorded in `inputs`); `None` when
+/// absent, unreadable or not for this query.
+pub fn read(
+    inputs: &crate::inputs::Inputs,
+    path: &Path,
+    query: &str,
+    resolver: &str,
+) -> Option<Answer> {
+    let answer = Answer::parse(&inputs.read_to_string(path).ok()?)?;
     // The file name is a hash: make sure it really holds this query.
     (answer.query == query && answer.resolver == resolver).then_some(answer)
 }
@@ -267,7 +273,7 @@ pub fn read(path: &Path, query: &str, resolver: &str) -> Option<Answer> {
 /// Writes an answer atomically. A cache that cannot be written costs a
 /// query next time, nothing more, so the error is only logged.
 pub fn write(path: &Path, answer: &Answer) {
-    if let Err(err) = crate::cache::write_atomic(path, answer.render().as_bytes()) {
+    if let Err(err) = crate::fsutil::write_atomic(path, answer.render().as_bytes()) {
         crate::log::debug(|| format!("cannot cache the DNS answer in {}: {err}", path.display()));
     }
 }
@@ -417,9 +423,33 @@ mod tests {
         );
         let p = path(&cache, &a.query, &a.resolver);
         write(&p, &a);
-        assert_eq!(read(&p, "_uv-mirror.a.example", "system"), Some(a));
-        assert_eq!(read(&p, "_uv-mirror.b.example", "system"), None);
-        assert_eq!(read(&p, "_uv-mirror.a.example", "10.0.0.1:53"), None);
+        assert_eq!(
+            read(
+                &crate::inputs::Inputs::new(),
+                &p,
+                "_uv-mirror.a.example",
+                "system"
+            ),
+            Some(a)
+        );
+        assert_eq!(
+            read(
+                &crate::inputs::Inputs::new(),
+                &p,
+                "_uv-mirror.b.example",
+                "system"
+            ),
+            None
+        );
+        assert_eq!(
+            read(
+                &crate::inputs::Inputs::new(),
+                &p,
+                "_uv-mirror.a.example",
+                "10.0.0.1:53"
+            ),
+            None
+        );
         assert_ne!(p, path(&cache, "_uv-mirror.a.example", "10.0.0.1:53"));
     }
 }

@@ -71,8 +71,8 @@ pub fn parse_resolv_conf(text: &str) -> SystemConf {
 }
 
 /// Reads a resolv.conf file; a missing file is an empty configuration.
-pub fn read_resolv_conf(path: &Path) -> Result<SystemConf, String> {
-    match std::fs::read_to_string(path) {
+pub fn read_resolv_conf(path: &Path, inputs: &crate::inputs::Inputs) -> Result<SystemConf, String> {
+    match inputs.read_to_string(path) {
         Ok(text) => Ok(parse_resolv_conf(&text)),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(SystemConf::default()),
         Err(err) => Err(format!("cannot read {}: {err}", path.display())),
@@ -297,11 +297,11 @@ mod tests {
     fn a_missing_resolv_conf_is_empty() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(
-            read_resolv_conf(&dir.path().join("nope")),
+            read_resolv_conf(&dir.path().join("nope"), &crate::inputs::Inputs::new()),
             Ok(SystemConf::default())
         );
         assert!(
-            read_resolv_conf(dir.path())
+            read_resolv_conf(dir.path(), &crate::inputs::Inputs::new())
                 .unwrap_err()
                 .contains("cannot read")
         );

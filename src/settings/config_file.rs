@@ -3,7 +3,7 @@
 //!
 //! A missing file is "not set"; a malformed one is an error. Both files have
 //! the same keys; which of them may loosen security is decided in
-//! [`crate::settings`].
+//! [`super`] (the settings).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -37,6 +37,18 @@ pub struct ConfigFile {
     pub allow_http: Option<bool>,
     /// Hosts a DNS-found mirror may name outside the queried domain (system file only).
     pub dns_allowed_hosts: Option<Vec<String>>,
+    /// The mirror URLs, parsed once while the file is checked.
+    #[serde(skip)]
+    pub urls: ParsedUrls,
+}
+
+/// The URLs that name the mirror, parsed once when the file is loaded.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct ParsedUrls {
+    /// `mirror`, in failover order.
+    pub mirrors: Vec<url::Url>,
+    /// `metadata-url`.
+    pub metadata: Option<url::Url>,
 }
 
 /// A string or a list of strings.
@@ -47,16 +59,6 @@ pub enum OneOrMany {
     One(String),
     /// `mirror = ["https://a…", "https://b…"]`
     Many(Vec<String>),
-}
-
-impl OneOrMany {
-    /// The values in order.
-    pub fn into_vec(self) -> Vec<String> {
-        match self {
-            OneOrMany::One(one) => vec![one],
-            OneOrMany::Many(many) => many,
-        }
-    }
 }
 
 fn de_duration<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<Duration>, D::Error> {
@@ -91,9 +93,12 @@ pub enum ConfigError {
     },
 }
 
-/// Loads a config file; `Ok(None)` when it does not exist.
-pub fn load(path: &Path) -> Result<Option<ConfigFile>, ConfigError> {
-    let text = match std::fs::read_to_string(path) {
+/// Loads a config file (the read recorded in `inputs`); `Ok(None)` when it does not exist.
+pub fn load(
+    path: &Path,
+    inputs: &crate::inputs::Inputs,
+) -> Result<Option<ConfigFile>, ConfigError> {
+    let text = match inputs.read_to_string(path) {
         Ok(text) => text,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(source) => {
@@ -108,7 +113,7 @@ pub fn load(path: &Path) -> Result<Option<ConfigFile>, ConfigError> {
 
 /// Parses config text; `path` is only used in messages.
 pub fn parse(text: &str, path: &Path) -> Result<ConfigFile, ConfigError> {
-    let file: ConfigFile = toml::from_str(text).map_err(|err| {
+    let mut file: ConfigFile = toml::from_str(text).map_err(|err| {
         let (line, key) = match err.span() {
             Some(span) => locate(text, span.start),
             None => (0, None),
@@ -122,7 +127,7 @@ pub fn parse(text: &str, path: &Path) -> Result<ConfigFile, ConfigError> {
         };
         invalid(path, line, what)
     })?;
-    check_urls(&file, text, path)?;
+    file.urls = check_urls(&file, text, path)?;
     Ok(file)
 }
 
@@ -156,8 +161,9 @@ fn line_of_key(text: &str, key: &str) -> usize {
         .map_or(0, |i| i + 1)
 }
 
-/// URL-valued keys must parse and use a scheme the shim can fetch.
-fn check_urls(file: &ConfigFile, text: &str, path: &Path) -> Result<(), ConfigError> {
+/// URL-valued keys must parse and use a scheme the shim can fetch; the
+/// mirror's own URLs are kept parsed.
+fn check_urls(file: &ConfigFile, text: &str, path: &Path) -> Result<ParsedUrls, ConfigError> {
     let mut urls: Vec<(&str, &str)> = Vec::new();
     if let Some(mirror) = &file.mirror {
         match mirror {
@@ -184,19 +190,25 @@ fn check_urls(file: &ConfigFile, text: &str, path: &Path) -> Result<(), ConfigEr
             urls.push((key, value));
         }
     }
+    let mut parsed = ParsedUrls::default();
     for (key, value) in urls {
-        if let Err(problem) = crate::urls::parse_fetchable(value) {
-            return Err(invalid(
+        let url = crate::urls::parse_fetchable(value).map_err(|problem| {
+            invalid(
                 path,
                 line_of_key(text, key),
                 format!(
                     "key `{key}`: `{}` is not a usable URL: {problem}",
                     crate::redact::url(value)
                 ),
-            ));
+            )
+        })?;
+        match key {
+            "mirror" => parsed.mirrors.push(url),
+            "metadata-url" => parsed.metadata = Some(url),
+            _ => {}
         }
     }
-    Ok(())
+    Ok(parsed)
 }
 
 #[cfg(test)]
@@ -225,7 +237,9 @@ dns-allowed-hosts = ["m.other.example"]
 "#,
         )
         .unwrap();
-        assert_eq!(file.mirror.unwrap().into_vec().len(), 2);
+        assert!(matches!(file.mirror, Some(OneOrMany::Many(ref m)) if m.len() == 2));
+        assert_eq!(file.urls.mirrors.len(), 2);
+        assert!(file.urls.metadata.is_some());
         assert_eq!(file.ttl, Some(Duration::from_secs(600)));
         assert_eq!(file.dns, Some(false));
         assert_eq!(file.uv, Some(PathBuf::from("/opt/uv/bin/uv")));
@@ -267,9 +281,12 @@ dns-allowed-hosts = ["m.other.example"]
     #[test]
     fn missing_file_is_not_set() {
         assert!(
-            load(Path::new("/nonexistent/uv-shim/config.toml"))
-                .unwrap()
-                .is_none()
+            load(
+                Path::new("/nonexistent/uv-shim/config.toml"),
+                &crate::inputs::Inputs::new()
+            )
+            .unwrap()
+            .is_none()
         );
     }
 }

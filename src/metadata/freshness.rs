@@ -11,9 +11,12 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::cache::{self, Cache, State};
-use crate::fetch::{self, Fetched, Validators};
-use crate::metadata::{self, Rewrite};
+use super::fetch::{self, Fetched, Validators};
+use super::schema::{self, Rewrite};
+use super::store::State;
+use crate::cache::{Cache, MetadataFiles};
+use crate::fsutil::{self, FileStamp};
+use crate::inputs::Inputs;
 
 /// After a failed attempt, further attempts wait this long (at most the TTL),
 /// so a dead mirror costs one timeout per interval, not one per `uv` call.
@@ -48,17 +51,17 @@ impl Request {
 
 /// The result of [`ensure`].
 #[derive(Debug, Clone)]
-pub enum Outcome {
+pub enum Freshness {
     /// The cached copy is fresh; nothing was fetched.
-    Fresh(Copy),
+    Fresh(CachedCopy),
     /// A new body was fetched and validated.
-    Fetched(Copy),
+    Fetched(CachedCopy),
     /// The server confirmed the cached copy (304).
-    Revalidated(Copy),
+    Revalidated(CachedCopy),
     /// Refreshing failed; the last good copy is used.
     Stale {
         /// The copy.
-        copy: Copy,
+        copy: CachedCopy,
         /// Why refreshing failed.
         error: String,
         /// Whether the failure happened in this call (else it is remembered from an earlier one).
@@ -75,20 +78,20 @@ pub enum Outcome {
 
 /// A good copy in the cache.
 #[derive(Debug, Clone)]
-pub struct Copy {
+pub struct CachedCopy {
     /// The JSON file handed to uv.
     pub json: PathBuf,
     /// Its state.
     pub state: State,
 }
 
-impl Outcome {
+impl Freshness {
     /// The copy uv can use, if any.
-    pub fn copy(&self) -> Option<&Copy> {
+    pub fn copy(&self) -> Option<&CachedCopy> {
         match self {
-            Outcome::Fresh(c) | Outcome::Fetched(c) | Outcome::Revalidated(c) => Some(c),
-            Outcome::Stale { copy, .. } => Some(copy),
-            Outcome::Unavailable { .. } => None,
+            Freshness::Fresh(c) | Freshness::Fetched(c) | Freshness::Revalidated(c) => Some(c),
+            Freshness::Stale { copy, .. } => Some(copy),
+            Freshness::Unavailable { .. } => None,
         }
     }
 }
@@ -97,17 +100,10 @@ fn whole(json: &Path, state: &State) -> bool {
     state.has_copy() && std::fs::metadata(json).is_ok_and(|m| m.len() == state.size)
 }
 
-/// For `file` sources the validator is the file's size and mtime, checked on every call.
+/// For `file` sources the validator is the file's stamp, checked on every call.
 fn file_validator(url: &Url) -> Option<String> {
-    let path = url.to_file_path().ok()?;
-    let meta = std::fs::metadata(path).ok()?;
-    let mtime = meta
-        .modified()
-        .ok()?
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()?
-        .as_nanos();
-    Some(format!("file:{}:{mtime}", meta.len()))
+    let stamp = FileStamp::of(&url.to_file_path().ok()?);
+    stamp.exists().then(|| format!("file:{stamp}"))
 }
 
 fn is_fresh(request: &Request, state: &State, now: u64) -> bool {
@@ -133,9 +129,38 @@ fn backing_off(request: &Request, state: &State, now: u64) -> bool {
 }
 
 /// Makes sure a validated copy is in the cache, fetching only when needed.
-pub fn ensure(cache: &Cache, request: &Request) -> Outcome {
+/// What the answer rests on (the copy, a local source, the TTL) goes into `inputs`.
+pub fn ensure(cache: &Cache, request: &Request, inputs: &Inputs) -> Freshness {
+    let freshness = ensure_copy(cache, request);
+    if let Some(copy) = freshness.copy() {
+        inputs.stamp(&copy.json);
+        let source = request
+            .sources
+            .iter()
+            .find(|s| s.as_str() == copy.state.source);
+        match source.map(|s| (s, s.to_file_path())) {
+            Some((source, Ok(file))) if source.scheme() == "file" => {
+                inputs.stamp(&file);
+            }
+            _ => inputs.valid_until(copy.state.fetched.saturating_add(request.ttl.as_secs())),
+        }
+    }
+    freshness
+}
+
+/// How long to wait for another process's refresh: not at all while a good
+/// (stale) copy can be served, else as long as that refresh may take.
+fn lock_wait(request: &Request, have_stale_copy: bool) -> Duration {
+    if have_stale_copy && !request.force {
+        Duration::ZERO
+    } else {
+        request.timeout * request.sources.len().max(1) as u32 + Duration::from_secs(1)
+    }
+}
+
+fn ensure_copy(cache: &Cache, request: &Request) -> Freshness {
     let entry = cache.metadata(&request.identity());
-    let now = cache::now_secs();
+    let now = fsutil::now_secs();
     if !request.force
         && let Some(outcome) = decide_without_network(&entry, request, now)
     {
@@ -148,12 +173,7 @@ pub fn ensure(cache: &Cache, request: &Request) -> Outcome {
     // copy, or when told to revalidate, is the refresh worth waiting for;
     // several sources may each take the full timeout, longer is pointless.
     let stale = State::read(&entry.state).filter(|s| whole(&entry.json, s));
-    let wait = if stale.is_some() && !request.force {
-        Duration::ZERO
-    } else {
-        request.timeout * request.sources.len().max(1) as u32 + Duration::from_secs(1)
-    };
-    let _lock = match cache::lock(&entry.lock, wait) {
+    let _lock = match fsutil::lock(&entry.lock, lock_wait(request, stale.is_some())) {
         Ok(Some(lock)) => Some(lock),
         Ok(None) => {
             let error = format!(
@@ -163,23 +183,23 @@ pub fn ensure(cache: &Cache, request: &Request) -> Outcome {
             crate::log::debug(|| error.clone());
             return match stale {
                 // Not worth a warning: the copy is good, and someone is on it.
-                Some(state) if !request.force => Outcome::Stale {
-                    copy: Copy {
+                Some(state) if !request.force => Freshness::Stale {
+                    copy: CachedCopy {
                         json: entry.json.clone(),
                         state,
                     },
                     error,
                     now: false,
                 },
-                Some(state) => Outcome::Stale {
-                    copy: Copy {
+                Some(state) => Freshness::Stale {
+                    copy: CachedCopy {
                         json: entry.json.clone(),
                         state,
                     },
                     error,
                     now: true,
                 },
-                None => Outcome::Unavailable { error, now: true },
+                None => Freshness::Unavailable { error, now: true },
             };
         }
         Err(err) => {
@@ -190,27 +210,27 @@ pub fn ensure(cache: &Cache, request: &Request) -> Outcome {
     };
     // Whoever held the lock may have refreshed the copy meanwhile.
     if !request.force
-        && let Some(outcome) = decide_without_network(&entry, request, cache::now_secs())
+        && let Some(outcome) = decide_without_network(&entry, request, fsutil::now_secs())
     {
         return outcome;
     }
     fetch_sources(&entry, request)
 }
 
-fn decide_without_network(entry: &cache::Entry, request: &Request, now: u64) -> Option<Outcome> {
+fn decide_without_network(entry: &MetadataFiles, request: &Request, now: u64) -> Option<Freshness> {
     let state = State::read(&entry.state)?;
-    let copy = whole(&entry.json, &state).then(|| Copy {
+    let copy = whole(&entry.json, &state).then(|| CachedCopy {
         json: entry.json.clone(),
         state: state.clone(),
     });
     match copy {
-        Some(copy) if is_fresh(request, &state, now) => Some(Outcome::Fresh(copy)),
-        Some(copy) if backing_off(request, &state, now) => Some(Outcome::Stale {
+        Some(copy) if is_fresh(request, &state, now) => Some(Freshness::Fresh(copy)),
+        Some(copy) if backing_off(request, &state, now) => Some(Freshness::Stale {
             copy,
             error: state.error.clone().unwrap_or_default(),
             now: false,
         }),
-        None if backing_off(request, &state, now) => Some(Outcome::Unavailable {
+        None if backing_off(request, &state, now) => Some(Freshness::Unavailable {
             error: state.error.clone().unwrap_or_default(),
             now: false,
         }),
@@ -218,7 +238,7 @@ fn decide_without_network(entry: &cache::Entry, request: &Request, now: u64) -> 
     }
 }
 
-fn fetch_sources(entry: &cache::Entry, request: &Request) -> Outcome {
+fn fetch_sources(entry: &MetadataFiles, request: &Request) -> Freshness {
     let previous = State::read(&entry.state).filter(|s| whole(&entry.json, s));
     let mut errors = Vec::new();
     for source in &request.sources {
@@ -235,7 +255,7 @@ fn fetch_sources(entry: &cache::Entry, request: &Request) -> Outcome {
     } else {
         errors.join("; ")
     };
-    let now = cache::now_secs();
+    let now = fsutil::now_secs();
     let mut state = previous.clone().unwrap_or_default();
     state.failed = now;
     state.error = Some(error.clone());
@@ -244,36 +264,36 @@ fn fetch_sources(entry: &cache::Entry, request: &Request) -> Outcome {
         state.fetched = 0;
         state.size = 0;
     }
-    if let Err(err) = cache::write_atomic(&entry.state, state.render().as_bytes()) {
+    if let Err(err) = state.write(&entry.state) {
         crate::log::debug(|| format!("cannot write {}: {err}", entry.state.display()));
     }
     match previous {
-        Some(_) => Outcome::Stale {
-            copy: Copy {
+        Some(_) => Freshness::Stale {
+            copy: CachedCopy {
                 json: entry.json.clone(),
                 state,
             },
             error,
             now: true,
         },
-        None => Outcome::Unavailable { error, now: true },
+        None => Freshness::Unavailable { error, now: true },
     }
 }
 
 fn fetch_one(
-    entry: &cache::Entry,
+    entry: &MetadataFiles,
     request: &Request,
     source: &Url,
     previous: Option<&State>,
-) -> Result<Outcome, String> {
+) -> Result<Freshness, String> {
     let same_source = previous.filter(|p| p.source == source.as_str());
-    let now = cache::now_secs();
+    let now = fsutil::now_secs();
     if source.scheme() == "file" {
         let validator = file_validator(source);
         if let (Some(prev), Some(v)) = (same_source, &validator)
             && prev.etag.as_deref() == Some(v.as_str())
         {
-            return Ok(Outcome::Revalidated(confirm(entry, prev, now)?));
+            return Ok(Freshness::Revalidated(confirm(entry, prev, now)?));
         }
     }
     let validators = same_source
@@ -284,7 +304,7 @@ fn fetch_one(
         .unwrap_or_default();
     match fetch::fetch(source, &validators, request.timeout).map_err(|e| e.to_string())? {
         Fetched::NotModified => match same_source {
-            Some(prev) => Ok(Outcome::Revalidated(confirm(entry, prev, now)?)),
+            Some(prev) => Ok(Freshness::Revalidated(confirm(entry, prev, now)?)),
             None => Err(format!(
                 "{} answered 304 Not Modified to a request without validators",
                 crate::redact::url(source.as_str())
@@ -292,7 +312,7 @@ fn fetch_one(
         },
         Fetched::Body { body, validators } => {
             let validated =
-                metadata::validate(&body, source, &request.rewrite).map_err(|e| e.to_string())?;
+                schema::validate(&body, source, &request.rewrite).map_err(|e| e.to_string())?;
             let etag = if source.scheme() == "file" {
                 file_validator(source)
             } else {
@@ -308,14 +328,16 @@ fn fetch_one(
                 failed: 0,
                 error: None,
             };
-            let write = |path: &Path, bytes: &[u8]| {
-                cache::write_atomic(path, bytes)
-                    .map_err(|err| format!("cannot write the cache file {}: {err}", path.display()))
+            let cannot = |path: &Path, err: std::io::Error| {
+                format!("cannot write the cache file {}: {err}", path.display())
             };
             // JSON first, then the state that vouches for it.
-            write(&entry.json, &validated.json)?;
-            write(&entry.state, state.render().as_bytes())?;
-            Ok(Outcome::Fetched(Copy {
+            fsutil::write_atomic(&entry.json, &validated.json)
+                .map_err(|err| cannot(&entry.json, err))?;
+            state
+                .write(&entry.state)
+                .map_err(|err| cannot(&entry.state, err))?;
+            Ok(Freshness::Fetched(CachedCopy {
                 json: entry.json.clone(),
                 state,
             }))
@@ -323,20 +345,20 @@ fn fetch_one(
     }
 }
 
-fn confirm(entry: &cache::Entry, previous: &State, now: u64) -> Result<Copy, String> {
+fn confirm(entry: &MetadataFiles, previous: &State, now: u64) -> Result<CachedCopy, String> {
     let state = State {
         fetched: now,
         failed: 0,
         error: None,
         ..previous.clone()
     };
-    cache::write_atomic(&entry.state, state.render().as_bytes()).map_err(|err| {
+    state.write(&entry.state).map_err(|err| {
         format!(
             "cannot write the cache file {}: {err}",
             entry.state.display()
         )
     })?;
-    Ok(Copy {
+    Ok(CachedCopy {
         json: entry.json.clone(),
         state,
     })
@@ -381,32 +403,31 @@ mod tests {
         assert!(!backing_off(&r, &state(now - 600, now + 86_400), now));
     }
 
-    /// A stale copy whose refresh is held up by another process is used at once.
+    /// A stale copy whose refresh is held up by another process is used at
+    /// once; without a copy the wait is bounded by what the refresh may take.
     #[test]
     fn a_busy_lock_serves_the_stale_copy_without_waiting() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path().to_path_buf());
         let r = request(false);
+        assert_eq!(lock_wait(&r, true), Duration::ZERO);
+        assert_eq!(lock_wait(&request(true), true), Duration::from_secs(6));
         let entry = cache.metadata(&r.identity());
-        let old = cache::now_secs() - 3600;
-        cache::write_atomic(&entry.json, b"{}").unwrap();
-        cache::write_atomic(&entry.state, state(old, 0).render().as_bytes()).unwrap();
-        let _held = cache::lock(&entry.lock, Duration::ZERO).unwrap().unwrap();
+        let old = fsutil::now_secs() - 3600;
+        fsutil::write_atomic(&entry.json, b"{}").unwrap();
+        state(old, 0).write(&entry.state).unwrap();
+        let _held = fsutil::lock(&entry.lock, Duration::ZERO).unwrap().unwrap();
 
-        let started = std::time::Instant::now();
-        let outcome = ensure(&cache, &r);
-        assert!(
-            started.elapsed() < Duration::from_secs(1),
-            "{:?}",
-            started.elapsed()
-        );
-        match outcome {
-            Outcome::Stale { copy, now, .. } => {
+        let inputs = Inputs::new();
+        match ensure(&cache, &r, &inputs) {
+            Freshness::Stale { copy, now, .. } => {
                 assert!(!now, "a busy lock is no failure worth a warning");
                 assert_eq!(copy.state.fetched, old);
             }
             other => panic!("{other:?}"),
         }
+        // The copy served is what the answer rests on.
+        assert_eq!(inputs.files()[0].0, entry.json);
 
         // Without a copy there is nothing to serve: wait (bounded), then say why.
         std::fs::remove_file(&entry.json).unwrap();
@@ -414,11 +435,10 @@ mod tests {
             timeout: Duration::from_millis(100),
             ..r
         };
-        let started = std::time::Instant::now();
-        let outcome = ensure(&cache, &r);
-        assert!(started.elapsed() >= Duration::from_millis(1100));
+        assert_eq!(lock_wait(&r, false), Duration::from_millis(1100));
+        let outcome = ensure(&cache, &r, &Inputs::new());
         assert!(
-            matches!(&outcome, Outcome::Unavailable { error, now: true } if error.contains("still refreshing")),
+            matches!(&outcome, Freshness::Unavailable { error, now: true } if error.contains("still refreshing")),
             "{outcome:?}"
         );
     }

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use crate::discover::Depth;
 use crate::env_vars::{EnvVars, Lookup, is_truthy};
-use crate::prepare::{self, Fetching};
+use crate::handover::{exec, warm};
+use crate::pipeline::{self, Fetching};
 
 /// Exit code for failures of the shim itself when acting as uv (uv's own code for errors).
 const SHIM_FAILURE: u8 = 2;
@@ -24,49 +25,53 @@ pub fn run(env: Lookup, args: Vec<OsString>) -> ExitCode {
 }
 
 fn hand_over(env: Lookup, args: Vec<OsString>) -> anyhow::Result<std::convert::Infallible> {
-    let depth = crate::exec::check_guard(env)?;
+    let depth = exec::check_guard(env)?;
     if is_truthy(env(EnvVars::UV_SHIM_DISABLE).as_deref()) {
         crate::log::debug(|| format!("{} is set: pass-through", EnvVars::UV_SHIM_DISABLE));
-        let uv = prepare::real_uv_only(env)?;
-        let command =
-            crate::exec::command(&uv.value, args, std::iter::empty::<(&str, &str)>(), depth);
-        return Ok(crate::exec::run(command)?);
+        let uv = pipeline::real_uv_only(env)?;
+        let command = exec::command(&uv.value, args, std::iter::empty::<(&str, &str)>(), depth);
+        return Ok(exec::run(command)?);
     }
     // The warm path: a remembered hand-over whose inputs have not moved.
     // Skipped when the user asked to hear what the shim decides.
     let verbose = crate::log::enabled(crate::log::Level::Info);
     let plan_file = std::env::current_exe().ok().map(|exe| {
         let cache_dir = crate::discover::Paths::cache_dir(env);
-        crate::plan::path(&cache_dir, &exe, std::env::vars_os())
+        warm::path_for_this_process(&cache_dir, &exe)
     });
     if !verbose
         && let Some(file) = &plan_file
-        && let Some(hand_over) = crate::plan::load(file, crate::cache::now_secs())
+        && let Some(remembered) = warm::load(file, crate::fsutil::now_secs())
     {
-        let command = crate::exec::command(&hand_over.uv, args, hand_over.vars, depth);
-        return Ok(crate::exec::run(command)?);
+        let command = exec::command(&remembered.uv, args, remembered.vars, depth);
+        return Ok(exec::run(command)?);
     }
 
-    let prepared = prepare::prepare(env, Depth::FirstHit, Fetching::Normal);
-    for line in prepared.warnings() {
+    let run = pipeline::run(env, Depth::FirstHit, Fetching::Normal);
+    for line in run.warnings() {
         crate::log::warn(line);
     }
-    let uv = prepared.uv.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let uv = run.uv.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?;
     crate::log::debug(|| {
-        let vars: Vec<String> = prepared
-            .plan
+        let vars: Vec<String> = run
+            .handover
             .to_set()
             .map(|(name, value)| format!("{name}={}", crate::redact::url(value)))
             .collect();
         format!("exec {} with [{}]", uv.value.display(), vars.join(", "))
     });
     if let Some(file) = &plan_file
-        && let Some((hand_over, deps, expires)) = prepared.warm_plan(env)
-        && let Err(err) =
-            crate::plan::store(file, &hand_over, &deps, crate::cache::now_secs(), expires)
+        && let Some((remembered, expires)) = run.warm_plan()
+        && let Err(err) = warm::store(
+            file,
+            &remembered,
+            &run.inputs,
+            crate::fsutil::now_secs(),
+            expires,
+        )
     {
         crate::log::debug(|| format!("cannot write {}: {err}", file.display()));
     }
-    let command = crate::exec::command(&uv.value, args, prepared.plan.to_set(), depth);
-    Ok(crate::exec::run(command)?)
+    let command = exec::command(&uv.value, args, run.handover.to_set(), depth);
+    Ok(exec::run(command)?)
 }

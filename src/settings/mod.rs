@@ -1,6 +1,11 @@
 //! Layered settings: environment over user file over system file, combined
 //! field by field in one place, each value remembering where it came from so
-//! `doctor` can say why.
+//! `doctor` can say why. The mirror is one more field: the first layer that
+//! names one wins, and the sources found after the config files (uv's own
+//! `uv.toml`, a static metadata file, DNS) only ever fill it when no earlier
+//! layer did.
+
+pub mod config_file;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -8,8 +13,7 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::config::ConfigFile;
-use crate::env_vars::{EnvVars, Lookup};
+use self::config_file::ConfigFile;
 
 /// How long fetched metadata counts as fresh when nothing says otherwise.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(10 * 60);
@@ -75,20 +79,66 @@ impl<T> Combine for Option<T> {
     }
 }
 
-/// Where a mirror's metadata is and which bases serve its files.
+/// How a mirror's metadata reaches uv.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MirrorSpec {
-    /// Mirror base URLs in failover order (may be empty when only a metadata URL is known).
+pub enum MetadataSource {
+    /// The shim fetches, validates and caches it from these URLs (failover order).
+    Fetch(Vec<Url>),
+    /// uv reads it itself from this local path (set in uv's own config); the shim leaves it.
+    UvReadsItself(String),
+}
+
+/// A mirror: the bases that serve its files and where its metadata comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mirror {
+    /// Mirror base URLs in failover order (empty when only metadata is known).
     pub bases: Vec<Url>,
-    /// An explicit metadata URL, instead of `<base>/download-metadata.json`.
-    pub metadata_url: Option<Url>,
+    /// Where its metadata comes from.
+    pub metadata: MetadataSource,
+}
+
+impl Mirror {
+    /// The mirror at `bases`, its metadata at `metadata_url` or else
+    /// `<base>/download-metadata.json` of each base.
+    pub fn at(bases: Vec<Url>, metadata_url: Option<Url>) -> Mirror {
+        let sources = match metadata_url {
+            Some(url) => vec![url],
+            None => bases.iter().map(crate::urls::metadata_url_of).collect(),
+        };
+        Mirror {
+            bases,
+            metadata: MetadataSource::Fetch(sources),
+        }
+    }
+
+    /// One line for humans (credentials hidden).
+    pub fn describe(&self) -> String {
+        let bases: Vec<String> = self
+            .bases
+            .iter()
+            .map(|b| crate::redact::url(b.as_str()))
+            .collect();
+        let metadata = match &self.metadata {
+            MetadataSource::Fetch(urls) => urls
+                .iter()
+                .map(|u| crate::redact::url(u.as_str()))
+                .collect::<Vec<_>>()
+                .join(", "),
+            MetadataSource::UvReadsItself(path) => format!("{path} (read by uv itself)"),
+        };
+        if bases.is_empty() {
+            format!("metadata {metadata}")
+        } else {
+            format!("mirror {} (metadata {metadata})", bases.join(", "))
+        }
+    }
 }
 
 /// The settings of one layer (the environment, one config file, one discovered source).
 #[derive(Debug, Clone, Default)]
 pub struct Layer {
     /// The mirror this layer names (its `mirror` and `metadata-url` travel together).
-    pub mirror: Option<Sourced<MirrorSpec>>,
+    pub mirror: Option<Sourced<Mirror>>,
     /// PyPy mirror.
     pub pypy_mirror: Option<Sourced<String>>,
     /// Default package index.
@@ -121,62 +171,17 @@ impl Combine for Layer {
 }
 
 impl Layer {
-    /// The layer made of the shim's environment variables.
-    pub fn from_env(env: Lookup) -> Self {
-        let sourced = |name: &'static str| env(name).map(|v| Sourced::new(v, Origin::Env(name)));
-        Layer {
-            mirror: sourced(EnvVars::UV_SHIM_MIRROR).and_then(|s| {
-                // An unusable value is reported by discovery; here it names no mirror.
-                let url = crate::urls::parse_fetchable(&s.value).ok()?;
-                Some(Sourced::new(
-                    MirrorSpec {
-                        bases: vec![url],
-                        metadata_url: None,
-                    },
-                    s.origin,
-                ))
-            }),
-            uv: sourced(EnvVars::UV_SHIM_REAL_UV)
-                .map(|s| Sourced::new(PathBuf::from(s.value), s.origin)),
-            dns_domains: sourced(EnvVars::UV_SHIM_DNS_DOMAINS).map(|s| {
-                Sourced::new(
-                    s.value
-                        .split(',')
-                        .map(|d| d.trim().trim_end_matches('.').to_string())
-                        .filter(|d| !d.is_empty())
-                        .collect(),
-                    s.origin,
-                )
-            }),
-            ..Layer::default()
-        }
-    }
-
-    /// The layer of one config file (already validated by [`crate::config`]).
+    /// The layer of one config file (already validated by [`config_file`]).
     pub fn from_file(file: &ConfigFile, origin: &Origin) -> Self {
         let sourced = |value: &Option<String>| {
             value
                 .as_ref()
                 .map(|v| Sourced::new(v.clone(), origin.clone()))
         };
-        let bases: Vec<Url> = file
-            .mirror
-            .clone()
-            .map(|m| m.into_vec())
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|m| crate::urls::parse_fetchable(m).ok())
-            .collect();
-        let metadata_url = file
-            .metadata_url
-            .as_deref()
-            .and_then(|m| crate::urls::parse_fetchable(m).ok());
-        let mirror = (!bases.is_empty() || metadata_url.is_some()).then(|| {
+        let urls = &file.urls;
+        let mirror = (!urls.mirrors.is_empty() || urls.metadata.is_some()).then(|| {
             Sourced::new(
-                MirrorSpec {
-                    bases,
-                    metadata_url,
-                },
+                Mirror::at(urls.mirrors.clone(), urls.metadata.clone()),
                 origin.clone(),
             )
         });
@@ -220,11 +225,33 @@ impl Trust {
     }
 }
 
+/// One config file: its layer, and the file itself for the keys only some
+/// files may set.
+#[derive(Debug, Clone)]
+pub struct FileLayer {
+    /// What the file sets.
+    pub layer: Layer,
+    /// The file as read.
+    pub file: ConfigFile,
+    /// Which file.
+    pub origin: Origin,
+}
+
+impl FileLayer {
+    /// The layer of `file`.
+    pub fn new(file: ConfigFile, origin: Origin) -> Self {
+        FileLayer {
+            layer: Layer::from_file(&file, &origin),
+            file,
+            origin,
+        }
+    }
+}
+
 /// The resolved settings: layers combined, defaults applied.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// The combined layers (the mirror here comes only from env, user or system;
-    /// later discovery sources are chosen in [`crate::discover`]).
+    /// The combined layers.
     pub layer: Layer,
     /// Metadata freshness.
     pub ttl: Sourced<Duration>,
@@ -238,21 +265,11 @@ pub struct Settings {
 
 impl Settings {
     /// Combines the layers: `env.combine(user).combine(system)`.
-    pub fn resolve(
-        env: Layer,
-        user: Option<(&ConfigFile, Origin)>,
-        system: Option<(&ConfigFile, Origin)>,
-    ) -> Self {
-        let user_layer = user
-            .as_ref()
-            .map(|(file, origin)| Layer::from_file(file, origin))
-            .unwrap_or_default();
-        let system_layer = system
-            .as_ref()
-            .map(|(file, origin)| Layer::from_file(file, origin))
-            .unwrap_or_default();
+    pub fn resolve(env: Layer, user: Option<&FileLayer>, system: Option<&FileLayer>) -> Self {
+        let layer_of = |f: Option<&FileLayer>| f.map(|f| f.layer.clone()).unwrap_or_default();
+        let (user_layer, system_layer) = (layer_of(user), layer_of(system));
         let mut ignored = Vec::new();
-        if let Some((file, origin)) = &user {
+        if let Some(FileLayer { file, origin, .. }) = user {
             if file.allow_http.is_some() {
                 ignored.push(format!(
                     "`allow-http` in {origin}: honoured only in the system config"
@@ -274,9 +291,21 @@ impl Settings {
                 .dns
                 .clone()
                 .unwrap_or_else(|| Sourced::new(true, Origin::Default)),
-            trust: Trust::from_system(system.map(|(file, _)| file)),
+            trust: Trust::from_system(system.map(|s| &s.file)),
             layer,
             ignored,
+        }
+    }
+}
+
+impl Settings {
+    /// Adds what a source found after the config files (uv.toml, a static
+    /// file, DNS): its mirror, and the keys that ride along with it, count
+    /// only when no earlier layer named a mirror, and then only fill the
+    /// gaps the config layers left.
+    pub fn add_found(&mut self, found: Layer) {
+        if self.layer.mirror.is_none() && found.mirror.is_some() {
+            self.layer = std::mem::take(&mut self.layer).combine(found);
         }
     }
 }
@@ -287,7 +316,7 @@ mod tests {
     use std::path::Path;
 
     fn file(text: &str) -> ConfigFile {
-        crate::config::parse(text, Path::new("test.toml")).unwrap()
+        config_file::parse(text, Path::new("test.toml")).unwrap()
     }
 
     #[test]
@@ -296,17 +325,24 @@ mod tests {
         let system = file(
             "mirror = \"https://sys.example/uv/\"\nttl = \"1h\"\nastral-mirror = \"https://sys.example/a\"\n",
         );
-        let env = |name: &str| {
-            (name == EnvVars::UV_SHIM_MIRROR).then(|| "https://env.example/uv/".to_string())
+        let env = Layer {
+            mirror: Some(Sourced::new(
+                Mirror::at(vec![Url::parse("https://env.example/uv/").unwrap()], None),
+                Origin::Env(crate::env_vars::EnvVars::UV_SHIM_MIRROR),
+            )),
+            ..Layer::default()
         };
         let settings = Settings::resolve(
-            Layer::from_env(&env),
-            Some((&user, Origin::User("u".into()))),
-            Some((&system, Origin::System("s".into()))),
+            env,
+            Some(&FileLayer::new(user, Origin::User("u".into()))),
+            Some(&FileLayer::new(system, Origin::System("s".into()))),
         );
         let mirror = settings.layer.mirror.unwrap();
         assert_eq!(mirror.value.bases[0].as_str(), "https://env.example/uv/");
-        assert_eq!(mirror.origin, Origin::Env(EnvVars::UV_SHIM_MIRROR));
+        assert_eq!(
+            mirror.origin,
+            Origin::Env(crate::env_vars::EnvVars::UV_SHIM_MIRROR)
+        );
         assert_eq!(settings.ttl.value, Duration::from_secs(60));
         assert_eq!(settings.ttl.origin, Origin::User("u".into()));
         assert_eq!(
@@ -325,8 +361,8 @@ mod tests {
         let system = file("mirror = \"https://sys.example/uv/\"\n");
         let settings = Settings::resolve(
             Layer::default(),
-            Some((&user, Origin::User("u".into()))),
-            Some((&system, Origin::System("s".into()))),
+            Some(&FileLayer::new(user, Origin::User("u".into()))),
+            Some(&FileLayer::new(system, Origin::System("s".into()))),
         );
         let mirror = settings.layer.mirror.unwrap();
         assert!(mirror.value.bases.is_empty());
@@ -338,7 +374,7 @@ mod tests {
         let user = file("allow-http = true\ndns-allowed-hosts = [\"evil.example\"]\n");
         let settings = Settings::resolve(
             Layer::default(),
-            Some((&user, Origin::User("u".into()))),
+            Some(&FileLayer::new(user, Origin::User("u".into()))),
             None,
         );
         assert_eq!(settings.trust, Trust::default());
@@ -347,7 +383,7 @@ mod tests {
         let settings = Settings::resolve(
             Layer::default(),
             None,
-            Some((&system, Origin::System("s".into()))),
+            Some(&FileLayer::new(system, Origin::System("s".into()))),
         );
         assert!(settings.trust.allow_http);
         assert_eq!(

@@ -2,14 +2,18 @@
 //!
 //! Order: `UV_SHIM_REAL_UV`, the config key `uv`, then the first `uv` on
 //! `PATH` that is not this binary. "Not this binary" compares file identity
-//! (device and inode on Unix), not names, so links and copies under other
-//! names are recognised. The version is learnt once per binary (path, size,
-//! mtime) and cached.
+//! (device and inode on Unix, the file index on Windows, by `same-file`),
+//! not names, so links and copies under other names are recognised. Every
+//! path looked at is recorded in [`Inputs`]: a uv appearing earlier on
+//! `PATH` changes the choice, so the warm path must notice it. The version
+//! is learnt once per binary (its [`FileStamp`]) and cached.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use crate::cache::{self, Cache};
+use crate::cache::Cache;
+use crate::fsutil::{FileStamp, record};
+use crate::inputs::Inputs;
 use crate::settings::{Origin, Sourced};
 
 /// uv's first version that reads `UV_PYTHON_DOWNLOADS_JSON_URL`.
@@ -73,34 +77,9 @@ pub enum RealUvError {
     NotFound,
 }
 
-/// A file's identity: what makes two paths the same binary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Identity {
-    dev: u64,
-    ino: u64,
-}
-
-/// The identity of the file at `path` (following links).
-#[cfg(unix)]
-pub fn identity(path: &Path) -> Option<Identity> {
-    use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::metadata(path).ok()?;
-    Some(Identity {
-        dev: meta.dev(),
-        ino: meta.ino(),
-    })
-}
-
-/// The identity of the file at `path` (its canonical path's hash on Windows).
-#[cfg(not(unix))]
-pub fn identity(path: &Path) -> Option<Identity> {
-    let canonical = std::fs::canonicalize(path).ok()?;
-    let key = canonical.to_string_lossy().to_lowercase();
-    let digest = cache::key(&key);
-    Some(Identity {
-        dev: 0,
-        ino: u64::from_str_radix(&digest[..16], 16).ok()?,
-    })
+/// The identity of this very binary, to skip it in the PATH search.
+pub fn this_binary() -> Option<same_file::Handle> {
+    same_file::Handle::from_path(std::env::current_exe().ok()?).ok()
 }
 
 /// The executable name of uv on this platform.
@@ -111,21 +90,26 @@ pub fn path_candidates(path_var: &std::ffi::OsStr) -> impl Iterator<Item = PathB
     std::env::split_paths(path_var).map(|dir| dir.join(UV_EXE))
 }
 
-/// Finds the real uv.
+/// Finds the real uv: `configured` (env or config key) or the first `uv`
+/// on `path_var` that is not `me`.
 pub fn find(
     configured: Option<&Sourced<PathBuf>>,
     path_var: Option<OsString>,
-    me: Option<Identity>,
+    me: Option<&same_file::Handle>,
+    inputs: &Inputs,
 ) -> Result<Sourced<PathBuf>, RealUvError> {
+    let is_me = |path: &Path| {
+        me.is_some_and(|me| same_file::Handle::from_path(path).is_ok_and(|h| &h == me))
+    };
     if let Some(configured) = configured {
         let path = &configured.value;
-        let Some(id) = identity(path).filter(|_| path.is_file()) else {
+        if !inputs.is_file(path) {
             return Err(RealUvError::Missing {
                 path: path.clone(),
                 origin: configured.origin.clone(),
             });
-        };
-        if Some(id) == me {
+        }
+        if is_me(path) {
             return Err(RealUvError::IsShim {
                 path: path.clone(),
                 origin: configured.origin.clone(),
@@ -134,10 +118,7 @@ pub fn find(
         return Ok(configured.clone());
     }
     for candidate in path_candidates(&path_var.unwrap_or_default()) {
-        let Some(id) = identity(&candidate) else {
-            continue;
-        };
-        if Some(id) == me || !is_executable(&candidate) {
+        if !inputs.stamp(&candidate).exists() || is_me(&candidate) || !is_executable(&candidate) {
             continue;
         }
         return Ok(Sourced::new(
@@ -168,22 +149,34 @@ pub enum VersionSource {
     Probed,
 }
 
-/// The real uv's version, from the cache or by running `uv --version` once.
-pub fn version(cache: &Cache, uv: &Path) -> Result<(Version, VersionSource), String> {
-    let meta = std::fs::metadata(uv).map_err(|e| format!("cannot stat {}: {e}", uv.display()))?;
-    let mtime = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos());
-    let stamp = format!("{}\n{}\n{}", uv.display(), meta.len(), mtime);
+const VERSION_KIND: &str = "uv-version";
+const VERSION_FORMAT: &str = "2";
+
+/// The real uv's version, from the cache or by running `uv --version` once
+/// per binary (path and stamp).
+pub fn version(
+    cache: &Cache,
+    uv: &Path,
+    inputs: &Inputs,
+) -> Result<(Version, VersionSource), String> {
+    let stamp = inputs.stamp(uv);
+    if !stamp.exists() {
+        return Err(format!("cannot stat {}", uv.display()));
+    }
     let file = cache.keyed("uv-version", &uv.to_string_lossy());
-    if let Ok(text) = std::fs::read_to_string(&file)
-        && let Some((cached_stamp, version)) =
-            text.rsplit_once('\n').map(|(a, b)| (a.trim_end(), b))
-        && cached_stamp == stamp
-        && let Some(version) = Version::parse(version)
-    {
+    let cached = record::read(&file, VERSION_KIND, VERSION_FORMAT, |lines| {
+        let (mut path, mut seen, mut version) = (None, None, None);
+        for (key, value) in lines {
+            match key {
+                "uv" => path = Some(PathBuf::from(value.as_ref())),
+                "stamp" => seen = value.parse::<FileStamp>().ok(),
+                "version" => version = Version::parse(&value),
+                _ => {}
+            }
+        }
+        (path.as_deref() == Some(uv) && seen == Some(stamp)).then_some(version)?
+    });
+    if let Some(version) = cached {
         return Ok((version, VersionSource::Cached));
     }
     let output = std::process::Command::new(uv)
@@ -201,7 +194,12 @@ pub fn version(cache: &Cache, uv: &Path) -> Result<(Version, VersionSource), Str
             text.trim()
         )
     })?;
-    let _ = cache::write_atomic(&file, format!("{stamp}\n{version}").as_bytes());
+    let mut record = record::Record::new(VERSION_KIND, VERSION_FORMAT);
+    record
+        .push("uv", uv.display())
+        .push("stamp", stamp)
+        .push("version", version);
+    let _ = record.write(&file);
     Ok((version, VersionSource::Probed))
 }
 
@@ -245,20 +243,24 @@ mod tests {
         std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
         std::os::unix::fs::symlink(&shim, first.join("uv")).unwrap();
         std::fs::copy(&shim, second.join("uv")).unwrap();
-        let me = identity(&shim);
+        let me = same_file::Handle::from_path(&shim).ok();
+        let me = me.as_ref();
+        let inputs = Inputs::new();
         let path = std::env::join_paths([&first, &second]).unwrap();
-        let found = find(None, Some(path.clone()), me).unwrap();
+        let found = find(None, Some(path.clone()), me, &inputs).unwrap();
+        // Both places looked at are recorded for the warm path.
+        assert_eq!(inputs.files().len(), 2);
         assert_eq!(found.value, second.join("uv"));
         // Only the shim on PATH: a clear error, never a loop.
         std::fs::remove_file(second.join("uv")).unwrap();
         assert!(matches!(
-            find(None, Some(path), me),
+            find(None, Some(path), me, &inputs),
             Err(RealUvError::NotFound)
         ));
         // Configured to point at the shim itself.
         let configured = Sourced::new(first.join("uv"), Origin::Default);
         assert!(matches!(
-            find(Some(&configured), None, me),
+            find(Some(&configured), None, me, &inputs),
             Err(RealUvError::IsShim { .. })
         ));
     }

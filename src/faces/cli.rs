@@ -4,12 +4,13 @@ use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
+use super::shell::Shell;
 use crate::discover::Depth;
 use crate::env_vars::{EnvVars, Lookup};
-use crate::prepare::{self, Fetching};
-use crate::refresh::Outcome;
+use crate::metadata::freshness::{CachedCopy, Freshness};
+use crate::pipeline::{self, Fetching};
 
 /// Run uv behind a firewall: discover the organisation's Python mirror,
 /// keep a validated copy of its metadata, and point uv at it.
@@ -57,19 +58,6 @@ pub enum Command {
     },
 }
 
-/// Output syntax of `env`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Shell {
-    /// POSIX sh, bash, zsh.
-    Sh,
-    /// fish.
-    Fish,
-    /// PowerShell.
-    Powershell,
-    /// A JSON object.
-    Json,
-}
-
 /// Parses `args` and runs the command.
 pub fn run(env: Lookup, args: Vec<OsString>) -> ExitCode {
     crate::log::init(env(EnvVars::UV_SHIM_LOG).as_deref());
@@ -81,10 +69,10 @@ pub fn run(env: Lookup, args: Vec<OsString>) -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Doctor { json } => crate::doctor::run(env, json),
+        Command::Doctor { json } => super::doctor::run(env, json),
         Command::Env { shell } => print_env(env, shell),
         Command::Refresh => refresh(env),
-        Command::Exec { args } => return crate::shim::run(env, args),
+        Command::Exec { args } => return super::uv::run(env, args),
         Command::Mirror { command } => crate::mirror::run(command),
     };
     match result {
@@ -111,14 +99,14 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 }
 
 fn print_env(env: Lookup, shell: Shell) -> anyhow::Result<ExitCode> {
-    let prepared = prepare::prepare(env, Depth::FirstHit, Fetching::Normal);
-    for line in prepared.warnings() {
+    let run = pipeline::run(env, Depth::FirstHit, Fetching::Normal);
+    for line in run.warnings() {
         crate::log::warn(line);
     }
     // Values go out as they are when captured (eval); on a terminal credentials are hidden.
     let reveal = !std::io::stdout().is_terminal();
-    let vars: Vec<(&str, String)> = prepared
-        .plan
+    let vars: Vec<(&str, String)> = run
+        .handover
         .to_set()
         .map(|(name, value)| {
             let value = if reveal {
@@ -129,7 +117,7 @@ fn print_env(env: Lookup, shell: Shell) -> anyhow::Result<ExitCode> {
             (name, value)
         })
         .collect();
-    let text = crate::shellenv::render(shell, &vars);
+    let text = super::shell::render(shell, &vars);
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
@@ -138,23 +126,23 @@ fn print_env(env: Lookup, shell: Shell) -> anyhow::Result<ExitCode> {
 }
 
 fn refresh(env: Lookup) -> anyhow::Result<ExitCode> {
-    let prepared = prepare::prepare(env, Depth::FirstHit, Fetching::Force);
-    for problem in &prepared.discovery.problems {
+    let run = pipeline::run(env, Depth::FirstHit, Fetching::Force);
+    for problem in &run.discovery.problems {
         crate::log::warn(problem);
     }
-    let Some(mirror) = &prepared.discovery.mirror else {
+    let Some(mirror) = &run.discovery.settings.layer.mirror else {
         println!("no mirror configured: nothing to refresh (see `uv-shim doctor`)");
         return Ok(ExitCode::SUCCESS);
     };
-    let Some(outcome) = &prepared.outcome else {
+    let Some(outcome) = &run.freshness else {
         println!(
             "{}: the shim hands uv no metadata here ({:?}); nothing to refresh",
-            mirror.describe(),
-            prepared.plan.scheme
+            mirror.value.describe(),
+            run.handover.scheme
         );
         return Ok(ExitCode::SUCCESS);
     };
-    let show = |copy: &crate::refresh::Copy| {
+    let show = |copy: &CachedCopy| {
         format!(
             "{} entries from {} -> {}",
             copy.state.entries,
@@ -163,11 +151,11 @@ fn refresh(env: Lookup) -> anyhow::Result<ExitCode> {
         )
     };
     match outcome {
-        Outcome::Fetched(copy) => println!("fetched: {}", show(copy)),
-        Outcome::Revalidated(copy) | Outcome::Fresh(copy) => {
+        Freshness::Fetched(copy) => println!("fetched: {}", show(copy)),
+        Freshness::Revalidated(copy) | Freshness::Fresh(copy) => {
             println!("unchanged (revalidated): {}", show(copy));
         }
-        Outcome::Stale { copy, error, .. } => {
+        Freshness::Stale { copy, error, .. } => {
             eprintln!(
                 "uv-shim: error: refresh failed: {}",
                 crate::redact::text(error)
@@ -175,7 +163,7 @@ fn refresh(env: Lookup) -> anyhow::Result<ExitCode> {
             println!("kept the last good copy: {}", show(copy));
             return Ok(ExitCode::FAILURE);
         }
-        Outcome::Unavailable { error, .. } => {
+        Freshness::Unavailable { error, .. } => {
             anyhow::bail!("refresh failed and there is no cached copy: {error}");
         }
     }

@@ -9,9 +9,9 @@ use serde::Serialize;
 
 use crate::discover::{Depth, Status};
 use crate::env_vars::Lookup;
-use crate::prepare::{self, Fetching, Prepared};
+use crate::metadata::freshness::Freshness;
+use crate::pipeline::{self, Fetching, Run};
 use crate::redact;
-use crate::refresh::Outcome;
 
 #[derive(Serialize)]
 struct Report {
@@ -21,8 +21,8 @@ struct Report {
     settings: Vec<SettingLine>,
     metadata: Option<MetadataLine>,
     real_uv: UvLine,
-    scheme: crate::uvenv::Scheme,
-    env: Vec<crate::uvenv::Var>,
+    scheme: crate::decide::Scheme,
+    env: Vec<crate::decide::Var>,
     notes: Vec<String>,
     problems: Vec<String>,
 }
@@ -75,8 +75,8 @@ struct UvLine {
 
 /// Runs `doctor`; exits 1 when something needs fixing.
 pub fn run(env: Lookup, json: bool) -> anyhow::Result<ExitCode> {
-    let prepared = prepare::prepare(env, Depth::All, Fetching::Normal);
-    let report = build(&prepared);
+    let run = pipeline::run(env, Depth::All, Fetching::Normal);
+    let report = build(&run);
     let failed = !report.problems.is_empty();
     let text = if json {
         format!("{}\n", serde_json::to_string_pretty(&report)?)
@@ -94,7 +94,7 @@ pub fn run(env: Lookup, json: bool) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn build(p: &Prepared) -> Report {
+fn build(p: &Run) -> Report {
     let sources = p
         .discovery
         .report
@@ -110,7 +110,7 @@ fn build(p: &Prepared) -> Report {
             };
             SourceLine {
                 order: i + 1,
-                name: line.name,
+                name: line.id.name(),
                 location: redact::text(&line.location),
                 status,
                 detail: redact::text(&detail),
@@ -134,7 +134,7 @@ fn build(p: &Prepared) -> Report {
                     .iter()
                     .any(|pr| pr.contains(e.as_str())) =>
             {
-                Some(redact::text(&format!("{}: {e}", l.name)))
+                Some(redact::text(&format!("{}: {e}", l.id.name())))
             }
             _ => None,
         }
@@ -188,15 +188,17 @@ fn build(p: &Prepared) -> Report {
     }
 
     let metadata = p.request.as_ref().map(|request| {
-        let now = crate::cache::now_secs();
-        let (state_name, copy, error) = match &p.outcome {
-            Some(Outcome::Fresh(c)) => ("fresh", Some(c), None),
-            Some(Outcome::Fetched(c)) => ("fetched now", Some(c), None),
-            Some(Outcome::Revalidated(c)) => ("revalidated now", Some(c), None),
-            Some(Outcome::Stale { copy, error, .. }) => {
+        let now = crate::fsutil::now_secs();
+        let (state_name, copy, error) = match &p.freshness {
+            Some(Freshness::Fresh(c)) => ("fresh", Some(c), None),
+            Some(Freshness::Fetched(c)) => ("fetched now", Some(c), None),
+            Some(Freshness::Revalidated(c)) => ("revalidated now", Some(c), None),
+            Some(Freshness::Stale { copy, error, .. }) => {
                 ("stale (refresh failed)", Some(copy), Some(error.clone()))
             }
-            Some(Outcome::Unavailable { error, .. }) => ("unavailable", None, Some(error.clone())),
+            Some(Freshness::Unavailable { error, .. }) => {
+                ("unavailable", None, Some(error.clone()))
+            }
             None => ("not fetched", None, None),
         };
         if let Some(error) = &error
@@ -227,10 +229,10 @@ fn build(p: &Prepared) -> Report {
             path: Some(uv.value.display().to_string()),
             origin: Some(uv.origin.to_string()),
             version: p.version.as_ref().map(|v| match v {
-                Ok((version, crate::realuv::VersionSource::Cached)) => {
+                Ok((version, crate::handover::real_uv::VersionSource::Cached)) => {
                     format!("{version} (cached)")
                 }
-                Ok((version, crate::realuv::VersionSource::Probed)) => {
+                Ok((version, crate::handover::real_uv::VersionSource::Probed)) => {
                     format!("{version} (probed now)")
                 }
                 Err(err) => format!("unknown: {err}"),
@@ -251,25 +253,36 @@ fn build(p: &Prepared) -> Report {
     Report {
         version: env!("CARGO_PKG_VERSION"),
         sources,
-        mirror: p.discovery.mirror.as_ref().map(|m| MirrorLine {
-            origin: m.origin.to_string(),
-            bases: m.bases.iter().map(|b| redact::url(b.as_str())).collect(),
-            description: m.describe(),
-        }),
+        mirror: p
+            .discovery
+            .settings
+            .layer
+            .mirror
+            .as_ref()
+            .map(|m| MirrorLine {
+                origin: m.origin.to_string(),
+                bases: m
+                    .value
+                    .bases
+                    .iter()
+                    .map(|b| redact::url(b.as_str()))
+                    .collect(),
+                description: m.value.describe(),
+            }),
         settings,
         metadata,
         real_uv,
-        scheme: p.plan.scheme,
+        scheme: p.handover.scheme,
         env: p
-            .plan
+            .handover
             .vars
             .iter()
-            .map(|v| crate::uvenv::Var {
+            .map(|v| crate::decide::Var {
                 value: redact::url(&v.value),
                 ..v.clone()
             })
             .collect(),
-        notes: p.plan.notes.iter().map(|n| redact::text(n)).collect(),
+        notes: p.handover.notes.iter().map(|n| redact::text(n)).collect(),
         problems,
     }
 }

@@ -1,7 +1,20 @@
 //! Rendering variables for `uv-shim env`, quoted for each shell so that
 //! `eval` never runs anything that came from a mirror or a DNS answer.
 
-use crate::cli::Shell;
+use clap::ValueEnum;
+
+/// Output syntax of `env`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    /// POSIX sh, bash, zsh.
+    Sh,
+    /// fish.
+    Fish,
+    /// PowerShell.
+    Powershell,
+    /// A JSON object.
+    Json,
+}
 
 /// The variables as `shell` source text.
 pub fn render(shell: Shell, vars: &[(&str, String)]) -> String {

@@ -1,0 +1,399 @@
+//! The one decision of the pipeline, made before anything is fetched: how
+//! uv is pointed at the mirror (the scheme), which metadata to fetch and how
+//! its URLs are rewritten, which variables uv gets and which of the user's
+//! own are left alone, and why. The fetch and the hand-over only carry it
+//! out; `doctor` prints the same data.
+//!
+//! Two schemes, never mixed: uv >= 0.6.13 gets `UV_PYTHON_DOWNLOADS_JSON_URL`
+//! pointing at the validated copy in the cache; older uv (or a newer one
+//! when no copy could be had) gets the mirror variables instead.
+
+use std::path::Path;
+
+use url::Url;
+
+use crate::discover::uv_toml::UvOwn;
+use crate::env_vars::{EnvVars, Lookup};
+use crate::metadata::schema::Rewrite;
+use crate::settings::{MetadataSource, Mirror, Settings, Sourced};
+
+/// How uv is pointed at the mirror.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scheme {
+    /// No mirror: uv runs untouched (apart from index settings).
+    PassThrough,
+    /// `UV_PYTHON_DOWNLOADS_JSON_URL` names the cached metadata.
+    Metadata,
+    /// `UV_PYTHON_INSTALL_MIRROR` (and PyPy's) name the mirror base.
+    MirrorVariables,
+    /// uv is already pointed at Python downloads by the user or its own config; the shim adds nothing.
+    LeftToUv,
+}
+
+/// One variable and what the shim does with it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Var {
+    /// The variable.
+    pub name: &'static str,
+    /// The value the shim sets, or the user's value it keeps.
+    pub value: String,
+    /// True when the shim sets it; false when the user's own value stays.
+    pub set: bool,
+    /// Why.
+    pub why: String,
+}
+
+/// What uv gets: the scheme and every variable considered.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Handover {
+    /// The scheme in use.
+    pub scheme: Scheme,
+    /// Every variable the shim considered.
+    pub vars: Vec<Var>,
+    /// Explanations for doctor (which uv.toml case applies and so on).
+    pub notes: Vec<String>,
+}
+
+impl Handover {
+    /// The variables to set on uv's process.
+    pub fn to_set(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        self.vars
+            .iter()
+            .filter(|v| v.set)
+            .map(|v| (v.name, v.value.as_str()))
+    }
+}
+
+/// What the decision rests on.
+pub struct Facts<'a> {
+    /// The environment the user gave.
+    pub env: Lookup<'a>,
+    /// The combined settings (the mirror among them).
+    pub settings: &'a Settings,
+    /// What uv applies by itself.
+    pub uv_own: &'a UvOwn,
+    /// Whether the real uv reads `UV_PYTHON_DOWNLOADS_JSON_URL` (unknown: assume it does).
+    pub reads_json_url: bool,
+}
+
+/// The metadata to keep in the cache for uv.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetadataFetch {
+    /// Metadata URLs in failover order.
+    pub sources: Vec<Url>,
+    /// How its URLs are handed to uv.
+    pub rewrite: Rewrite,
+}
+
+/// The decision.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    /// The metadata to fetch, when uv is to get metadata.
+    pub fetch: Option<MetadataFetch>,
+    /// What uv gets with a validated copy (only with `fetch`); the copy's
+    /// path is filled in by [`Decision::handover`].
+    with_copy: Option<Handover>,
+    /// What uv gets otherwise.
+    without_copy: Handover,
+}
+
+impl Decision {
+    /// Carries the decision out: `copy` is the validated metadata the cache holds, if any.
+    pub fn handover(&self, copy: Option<&Path>) -> Handover {
+        match (&self.with_copy, copy) {
+            (Some(with_copy), Some(copy)) => {
+                let mut handover = with_copy.clone();
+                for var in &mut handover.vars {
+                    if var.set && var.name == EnvVars::UV_PYTHON_DOWNLOADS_JSON_URL {
+                        var.value = copy.display().to_string();
+                    }
+                }
+                handover
+            }
+            _ => self.without_copy.clone(),
+        }
+    }
+}
+
+/// Decides.
+pub fn decide(facts: &Facts) -> Decision {
+    let mirror = facts.settings.layer.mirror.as_ref();
+    let fetch = mirror.and_then(|mirror| metadata_fetch(facts, mirror));
+    let with_copy = fetch.as_ref().map(|_| {
+        let mut handover = Handover::new(Scheme::Metadata);
+        if let Some(mirror) = mirror {
+            metadata_vars(facts, mirror, &mut handover);
+        }
+        other_vars(facts, &mut handover);
+        handover
+    });
+    let mut without_copy = Handover::new(Scheme::PassThrough);
+    if let Some(mirror) = mirror {
+        without_metadata(facts, mirror, &mut without_copy);
+    }
+    other_vars(facts, &mut without_copy);
+    Decision {
+        fetch,
+        with_copy,
+        without_copy,
+    }
+}
+
+/// The metadata to fetch: a fetchable source, a uv that reads the variable,
+/// and no user value of its own.
+fn metadata_fetch(facts: &Facts, mirror: &Sourced<Mirror>) -> Option<MetadataFetch> {
+    let MetadataSource::Fetch(sources) = &mirror.value.metadata else {
+        return None;
+    };
+    if !facts.reads_json_url || (facts.env)(EnvVars::UV_PYTHON_DOWNLOADS_JSON_URL).is_some() {
+        return None;
+    }
+    Some(MetadataFetch {
+        sources: sources.clone(),
+        rewrite: Rewrite {
+            bases: mirror.value.bases.clone(),
+            cpython_upstream: facts.uv_own.python_install_mirror.is_some(),
+            pypy_upstream: facts.uv_own.pypy_install_mirror.is_some()
+                || facts.settings.layer.pypy_mirror.is_some(),
+        },
+    })
+}
+
+impl Handover {
+    fn new(scheme: Scheme) -> Self {
+        Handover {
+            scheme,
+            vars: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// Sets `name` unless the user set it already, in which case theirs stays.
+    fn offer(&mut self, env: Lookup, name: &'static str, value: String, why: String) {
+        self.vars.push(match env(name) {
+            Some(user) => Var {
+                name,
+                value: user,
+                set: false,
+                why: "set by the user; left alone".into(),
+            },
+            None => Var {
+                name,
+                value,
+                set: true,
+                why,
+            },
+        });
+    }
+}
+
+/// uv gets the validated copy (its path filled in later).
+fn metadata_vars(facts: &Facts, mirror: &Sourced<Mirror>, handover: &mut Handover) {
+    handover.offer(
+        facts.env,
+        EnvVars::UV_PYTHON_DOWNLOADS_JSON_URL,
+        String::new(),
+        format!(
+            "validated copy of the metadata of the mirror from {}",
+            mirror.origin
+        ),
+    );
+    if let Some((value, place)) = &facts.uv_own.python_install_mirror {
+        handover.notes.push(format!(
+            "uv applies python-install-mirror = {} (from {place}) itself, so the metadata keeps the upstream URL prefix for CPython",
+            crate::redact::url(value)
+        ));
+    }
+    if let Some(pypy) = &facts.settings.layer.pypy_mirror {
+        handover.offer(
+            facts.env,
+            EnvVars::UV_PYPY_INSTALL_MIRROR,
+            pypy.value.clone(),
+            format!(
+                "pypy-mirror from {}; PyPy entries keep the upstream prefix",
+                pypy.origin
+            ),
+        );
+    }
+}
+
+/// What uv gets about Python downloads when it gets no metadata copy.
+fn without_metadata(facts: &Facts, mirror: &Sourced<Mirror>, handover: &mut Handover) {
+    let env = facts.env;
+    if let Some(user) = env(EnvVars::UV_PYTHON_DOWNLOADS_JSON_URL) {
+        handover.scheme = Scheme::LeftToUv;
+        handover.vars.push(Var {
+            name: EnvVars::UV_PYTHON_DOWNLOADS_JSON_URL,
+            value: user,
+            set: false,
+            why: "set by the user; the shim hands uv no metadata".into(),
+        });
+        return;
+    }
+    if let MetadataSource::UvReadsItself(path) = &mirror.value.metadata {
+        handover.scheme = Scheme::LeftToUv;
+        handover.notes.push(format!(
+            "uv reads `python-downloads-json-url = {path}` from {} itself; the shim leaves it",
+            mirror.origin
+        ));
+        return;
+    }
+    // The mirror variables: old uv, or no copy of the metadata to hand over.
+    handover.notes.push(if facts.reads_json_url {
+        "no validated copy of the mirror's metadata: uv gets the mirror variables and its built-in download list".into()
+    } else {
+        format!(
+            "this uv predates {} (0.6.13): it gets the mirror variables and its built-in download list",
+            EnvVars::UV_PYTHON_DOWNLOADS_JSON_URL
+        )
+    });
+    let Some(base) = mirror.value.bases.first() else {
+        handover.notes.push(
+            "the mirror source names only metadata, no mirror base: nothing to hand over".into(),
+        );
+        return;
+    };
+    handover.scheme = Scheme::MirrorVariables;
+    if let Some((value, place)) = &facts.uv_own.python_install_mirror {
+        handover.notes.push(format!(
+            "uv applies python-install-mirror = {} (from {place}) itself",
+            crate::redact::url(value)
+        ));
+    } else {
+        handover.offer(
+            env,
+            EnvVars::UV_PYTHON_INSTALL_MIRROR,
+            crate::urls::mirror_value(base),
+            format!("mirror from {}", mirror.origin),
+        );
+    }
+    if facts.uv_own.pypy_install_mirror.is_none() {
+        let (value, why) = match &facts.settings.layer.pypy_mirror {
+            Some(pypy) => (
+                pypy.value.clone(),
+                format!("pypy-mirror from {}", pypy.origin),
+            ),
+            None => (
+                format!("{}/pypy", crate::urls::mirror_value(base)),
+                format!("the pypy/ folder of the mirror from {}", mirror.origin),
+            ),
+        };
+        handover.offer(env, EnvVars::UV_PYPY_INSTALL_MIRROR, value, why);
+    }
+}
+
+/// The package index and Astral's mirror, whatever the scheme.
+fn other_vars(facts: &Facts, handover: &mut Handover) {
+    let env = facts.env;
+    let layer = &facts.settings.layer;
+    if let Some(index) = &layer.index_url {
+        if let Some(user) = env(EnvVars::UV_INDEX_URL) {
+            handover.vars.push(Var {
+                name: EnvVars::UV_INDEX_URL,
+                value: user,
+                set: false,
+                why: format!(
+                    "set by the user; {} is left alone so the two do not conflict",
+                    EnvVars::UV_DEFAULT_INDEX
+                ),
+            });
+        } else {
+            handover.offer(
+                env,
+                EnvVars::UV_DEFAULT_INDEX,
+                index.value.clone(),
+                format!("index-url from {}", index.origin),
+            );
+        }
+    }
+    if let Some(astral) = &layer.astral_mirror {
+        handover.offer(
+            env,
+            EnvVars::UV_ASTRAL_MIRROR_URL,
+            astral.value.clone(),
+            format!("astral-mirror from {}", astral.origin),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::{Layer, Origin};
+
+    fn settings() -> Settings {
+        let mut s = Settings::resolve(Layer::default(), None, None);
+        let base = url::Url::parse("https://m.example/uv/").unwrap();
+        s.layer.mirror = Some(Sourced::new(Mirror::at(vec![base], None), Origin::Default));
+        s.layer.index_url = Some(Sourced::new(
+            "https://m.example/simple".into(),
+            Origin::Default,
+        ));
+        s
+    }
+
+    fn names(handover: &Handover) -> Vec<&str> {
+        handover.to_set().map(|(n, _)| n).collect()
+    }
+
+    fn decide_with(env: Lookup, reads_json_url: bool) -> Decision {
+        decide(&Facts {
+            env,
+            settings: &settings(),
+            uv_own: &UvOwn::default(),
+            reads_json_url,
+        })
+    }
+
+    #[test]
+    fn new_uv_gets_metadata_only() {
+        let decision = decide_with(&|_| None, true);
+        let fetch = decision.fetch.as_ref().unwrap();
+        assert_eq!(
+            fetch.sources[0].as_str(),
+            "https://m.example/uv/download-metadata.json"
+        );
+        let handover = decision.handover(Some(Path::new("/c/x.json")));
+        assert_eq!(handover.scheme, Scheme::Metadata);
+        assert_eq!(
+            names(&handover),
+            [
+                EnvVars::UV_PYTHON_DOWNLOADS_JSON_URL,
+                EnvVars::UV_DEFAULT_INDEX
+            ]
+        );
+        assert!(handover.to_set().any(|(_, v)| v == "/c/x.json"));
+        // No copy could be had: the mirror variables instead, never both.
+        let handover = decision.handover(None);
+        assert_eq!(handover.scheme, Scheme::MirrorVariables);
+        assert!(!names(&handover).contains(&EnvVars::UV_PYTHON_DOWNLOADS_JSON_URL));
+    }
+
+    #[test]
+    fn old_uv_gets_mirror_variables_only() {
+        let decision = decide_with(&|_| None, false);
+        assert!(decision.fetch.is_none());
+        let handover = decision.handover(Some(Path::new("/c/x.json")));
+        assert_eq!(handover.scheme, Scheme::MirrorVariables);
+        let set: Vec<_> = handover.to_set().collect();
+        assert!(set.contains(&(EnvVars::UV_PYTHON_INSTALL_MIRROR, "https://m.example/uv")));
+        assert!(set.contains(&(EnvVars::UV_PYPY_INSTALL_MIRROR, "https://m.example/uv/pypy")));
+        assert!(!names(&handover).contains(&EnvVars::UV_PYTHON_DOWNLOADS_JSON_URL));
+    }
+
+    #[test]
+    fn user_values_win() {
+        let env = |name: &str| match name {
+            "UV_PYTHON_DOWNLOADS_JSON_URL" => Some("/mine.json".to_string()),
+            "UV_INDEX_URL" => Some("https://mine.example/simple".to_string()),
+            _ => None,
+        };
+        let decision = decide_with(&env, true);
+        assert!(decision.fetch.is_none());
+        let handover = decision.handover(Some(Path::new("/c/x.json")));
+        assert_eq!(handover.scheme, Scheme::LeftToUv);
+        assert!(names(&handover).is_empty());
+        assert_eq!(handover.vars.iter().filter(|v| !v.set).count(), 2);
+    }
+}
