@@ -615,7 +615,7 @@ fn answers_are_cached_for_their_ttl_so_warm_runs_ask_nothing() {
     assert_eq!(files.len(), 1, "{files:?}");
     let text = &files[0].1;
     assert!(
-        text.starts_with("uv-shim-dns 1\nquery _uv-mirror.corp.example\n"),
+        text.starts_with("uv-shim-dns 2\nquery _uv-mirror.corp.example\n"),
         "{text}"
     );
     assert_eq!(lifetime(text), 300);

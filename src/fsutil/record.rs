@@ -56,6 +56,11 @@ impl Record {
         &self.text
     }
 
+    /// The file's text, owned.
+    pub fn into_text(self) -> String {
+        self.text
+    }
+
     /// Writes the record to `path` atomically.
     pub fn write(&self, path: &Path) -> std::io::Result<()> {
         super::write_atomic(path, self.text.as_bytes())
@@ -126,7 +131,13 @@ fn unescape(value: &str) -> Cow<'_, str> {
         match chars.next() {
             Some('n') => out.push('\n'),
             Some('r') => out.push('\r'),
-            Some(other) => out.push(other),
+            Some('\\') => out.push('\\'),
+            // Not an escape this format writes: kept as it is, for the
+            // reader of the value to judge.
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
             None => out.push('\\'),
         }
     }
