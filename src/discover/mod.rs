@@ -355,3 +355,45 @@ fn consult_config_file(
     };
     ConfigSource { line, file }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// The warm path knows what discovery read only because every read goes
+    /// through `Inputs`. A source that reads a file or a variable behind its
+    /// back would be invisible to it: no such read may exist here.
+    #[test]
+    fn discovery_reads_only_through_inputs() {
+        fn visit(dir: &Path, found: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    visit(&path, found);
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                // Tests may set up files as they like.
+                let code = text.split("#[cfg(test)]").next().unwrap();
+                for banned in [
+                    "std::fs::read",
+                    "fs::read_to_string",
+                    "std::fs::metadata",
+                    "std::env::var",
+                    ".is_file()",
+                    ".exists()",
+                ] {
+                    if code.contains(banned) {
+                        found.push(format!("{}: {banned}", path.display()));
+                    }
+                }
+            }
+        }
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut found = Vec::new();
+        for dir in ["discover", "settings"] {
+            visit(&root.join(dir), &mut found);
+        }
+        assert!(found.is_empty(), "reads that bypass Inputs: {found:#?}");
+    }
+}

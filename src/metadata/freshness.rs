@@ -181,26 +181,9 @@ fn ensure_copy(cache: &Cache, request: &Request) -> Freshness {
                 entry.lock.display()
             );
             crate::log::debug(|| error.clone());
-            return match stale {
-                // Not worth a warning: the copy is good, and someone is on it.
-                Some(state) if !request.force => Freshness::Stale {
-                    copy: CachedCopy {
-                        json: entry.json.clone(),
-                        state,
-                    },
-                    error,
-                    now: false,
-                },
-                Some(state) => Freshness::Stale {
-                    copy: CachedCopy {
-                        json: entry.json.clone(),
-                        state,
-                    },
-                    error,
-                    now: true,
-                },
-                None => Freshness::Unavailable { error, now: true },
-            };
+            // A good copy with someone refreshing it is not worth a warning.
+            let worth_a_warning = request.force || stale.is_none();
+            return not_refreshed(&entry, stale, error, worth_a_warning);
         }
         Err(err) => {
             // An unwritable cache must not stop uv: go on without the lock.
@@ -267,16 +250,26 @@ fn fetch_sources(entry: &MetadataFiles, request: &Request) -> Freshness {
     if let Err(err) = state.write(&entry.state) {
         crate::log::debug(|| format!("cannot write {}: {err}", entry.state.display()));
     }
-    match previous {
-        Some(_) => Freshness::Stale {
+    not_refreshed(entry, previous.map(|_| state), error, true)
+}
+
+/// The copy (if `state` vouches for one) could not be refreshed because of `error`.
+fn not_refreshed(
+    entry: &MetadataFiles,
+    state: Option<State>,
+    error: String,
+    now: bool,
+) -> Freshness {
+    match state {
+        Some(state) => Freshness::Stale {
             copy: CachedCopy {
                 json: entry.json.clone(),
                 state,
             },
             error,
-            now: true,
+            now,
         },
-        None => Freshness::Unavailable { error, now: true },
+        None => Freshness::Unavailable { error, now },
     }
 }
 
