@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::{SourceId, SourceReport, Status};
+use super::report::{SourceId, SourceReport, Status};
 use crate::env_vars::{EnvVars, Lookup};
 use crate::settings::{Layer, Mirror, Origin, Sourced};
 

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use super::{SourceId, SourceReport, Status};
+use super::report::{SourceId, SourceReport, Status};
 use crate::inputs::Inputs;
 use crate::settings::{Layer, MetadataSource, Mirror, Origin, Sourced};
 

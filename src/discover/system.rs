@@ -2,13 +2,14 @@
 
 use std::path::Path;
 
-use super::{ConfigSource, SourceId};
+use super::config_source::{self, ConfigSource};
+use super::report::SourceId;
 use crate::inputs::Inputs;
 use crate::settings::Origin;
 
 /// Reads the system config.
 pub fn consult(path: &Path, inputs: &Inputs, problems: &mut Vec<String>) -> ConfigSource {
-    super::consult_config_file(
+    config_source::consult(
         SourceId::SystemConfig,
         Some(path),
         inputs,

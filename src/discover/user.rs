@@ -2,11 +2,12 @@
 
 use std::path::Path;
 
-use super::{ConfigSource, SourceId};
+use super::config_source::{self, ConfigSource};
+use super::report::SourceId;
 use crate::inputs::Inputs;
 use crate::settings::Origin;
 
 /// Reads the user config.
 pub fn consult(path: Option<&Path>, inputs: &Inputs, problems: &mut Vec<String>) -> ConfigSource {
-    super::consult_config_file(SourceId::UserConfig, path, inputs, problems, Origin::User)
+    config_source::consult(SourceId::UserConfig, path, inputs, problems, Origin::User)
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::{SourceId, SourceReport, Status};
+use super::report::{SourceId, SourceReport, Status};
 use crate::env_vars::{EnvVars, Lookup};
 use crate::inputs::Inputs;
 use crate::settings::{Layer, MetadataSource, Mirror, Origin, Sourced};

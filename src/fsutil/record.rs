@@ -63,7 +63,7 @@ impl Record {
 
     /// Writes the record to `path` atomically.
     pub fn write(&self, path: &Path) -> std::io::Result<()> {
-        super::write_atomic(path, self.text.as_bytes())
+        super::atomic::write_atomic(path, self.text.as_bytes())
     }
 }
 

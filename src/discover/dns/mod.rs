@@ -29,15 +29,13 @@ use std::time::Duration;
 
 use self::answer_cache::{Answer, Outcome};
 use self::resolver_conf::{Resolver, SystemOnce};
+use self::txt::LABEL;
 use self::verdict::judge;
-use super::{SourceId, SourceReport, Status};
 use crate::cache::Cache;
+use crate::discover::report::{SourceId, SourceReport, Status};
 use crate::env_vars::{EnvVars, Lookup};
 use crate::inputs::Inputs;
 use crate::settings::{Layer, Settings};
-
-/// The label in front of every queried domain.
-pub const LABEL: &str = "_uv-mirror";
 
 /// How long one query may take. All names are asked at once, so this bounds
 /// the whole lookup too.

@@ -132,7 +132,7 @@ pub fn parse_server(value: &str) -> Result<SocketAddr, String> {
 /// The fully qualified query name for `domain`: `_uv-mirror.<domain>.`. The
 /// final dot keeps any resolver from appending its own search domains.
 pub fn query_name(domain: &str) -> String {
-    format!("{}.{domain}", super::LABEL)
+    format!("{}.{domain}", txt::LABEL)
 }
 
 /// What [`lookup`] learnt about one name.

@@ -11,6 +11,9 @@
 
 use url::Url;
 
+/// The label in front of every queried domain.
+pub const LABEL: &str = "_uv-mirror";
+
 /// The version tag every record must start with.
 pub const VERSION: &str = "uvm1";
 

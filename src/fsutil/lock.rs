@@ -1,0 +1,53 @@
+//! File locks: one process at a time per lock file, waiting a bounded time.
+
+use std::fs::File;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// An exclusive lock on a lock file, released on drop (and by the OS when
+/// the process dies, so a killed process leaves no stale lock behind).
+#[derive(Debug)]
+pub struct Lock {
+    _file: File,
+}
+
+/// Takes the lock at `path`, waiting at most `wait`. `Ok(None)` when the wait ran out.
+pub fn lock(path: &Path, wait: Duration) -> std::io::Result<Option<Lock>> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)?;
+    let deadline = Instant::now() + wait;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(Some(Lock { _file: file })),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                if Instant::now() >= deadline {
+                    return Ok(None);
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(std::fs::TryLockError::Error(err)) => return Err(err),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn second_lock_waits_then_gives_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.lock");
+        let held = lock(&path, Duration::ZERO).unwrap();
+        assert!(held.is_some());
+        assert!(lock(&path, Duration::from_millis(30)).unwrap().is_none());
+        drop(held);
+        assert!(lock(&path, Duration::ZERO).unwrap().is_some());
+    }
+}
