@@ -160,9 +160,9 @@ fn lock_wait(request: &Request, have_stale_copy: bool) -> Duration {
 
 fn ensure_copy(cache: &Cache, request: &Request) -> Freshness {
     let entry = cache.metadata(&request.identity());
-    let now = fsutil::now_secs();
+    let seen = Seen::read(&entry);
     if !request.force
-        && let Some(outcome) = decide_without_network(&entry, request, now)
+        && let Some(outcome) = decide_without_network(&entry, request, &seen, fsutil::now_secs())
     {
         return outcome;
     }
@@ -172,7 +172,7 @@ fn ensure_copy(cache: &Cache, request: &Request) -> Freshness {
     // stopped with Ctrl-Z mid-fetch) would stall every call. Only without a
     // copy, or when told to revalidate, is the refresh worth waiting for;
     // several sources may each take the full timeout, longer is pointless.
-    let stale = State::read(&entry.state).filter(|s| whole(&entry.json, s));
+    let stale = seen.good();
     let _lock = match fsutil::lock(&entry.lock, lock_wait(request, stale.is_some())) {
         Ok(Some(lock)) => Some(lock),
         Ok(None) => {
@@ -191,29 +191,54 @@ fn ensure_copy(cache: &Cache, request: &Request) -> Freshness {
             None
         }
     };
-    // Whoever held the lock may have refreshed the copy meanwhile.
+    // Whoever held the lock may have refreshed the copy meanwhile: look once more.
+    let seen = Seen::read(&entry);
     if !request.force
-        && let Some(outcome) = decide_without_network(&entry, request, fsutil::now_secs())
+        && let Some(outcome) = decide_without_network(&entry, request, &seen, fsutil::now_secs())
     {
         return outcome;
     }
-    fetch_sources(&entry, request)
+    fetch_sources(&entry, request, seen.good())
 }
 
-fn decide_without_network(entry: &MetadataFiles, request: &Request, now: u64) -> Option<Freshness> {
-    let state = State::read(&entry.state)?;
-    let copy = whole(&entry.json, &state).then(|| CachedCopy {
+/// The state record as read, and whether the JSON it vouches for is whole.
+struct Seen {
+    state: Option<State>,
+    whole: bool,
+}
+
+impl Seen {
+    fn read(entry: &MetadataFiles) -> Seen {
+        let state = State::read(&entry.state);
+        let whole = state.as_ref().is_some_and(|s| whole(&entry.json, s));
+        Seen { state, whole }
+    }
+
+    /// The state of a good copy, if there is one.
+    fn good(&self) -> Option<State> {
+        self.state.clone().filter(|_| self.whole)
+    }
+}
+
+fn decide_without_network(
+    entry: &MetadataFiles,
+    request: &Request,
+    seen: &Seen,
+    now: u64,
+) -> Option<Freshness> {
+    let state = seen.state.as_ref()?;
+    let copy = seen.whole.then(|| CachedCopy {
         json: entry.json.clone(),
         state: state.clone(),
     });
     match copy {
-        Some(copy) if is_fresh(request, &state, now) => Some(Freshness::Fresh(copy)),
-        Some(copy) if backing_off(request, &state, now) => Some(Freshness::Stale {
+        Some(copy) if is_fresh(request, state, now) => Some(Freshness::Fresh(copy)),
+        Some(copy) if backing_off(request, state, now) => Some(Freshness::Stale {
             copy,
             error: state.error.clone().unwrap_or_default(),
             now: false,
         }),
-        None if backing_off(request, &state, now) => Some(Freshness::Unavailable {
+        None if backing_off(request, state, now) => Some(Freshness::Unavailable {
             error: state.error.clone().unwrap_or_default(),
             now: false,
         }),
@@ -221,8 +246,7 @@ fn decide_without_network(entry: &MetadataFiles, request: &Request, now: u64) ->
     }
 }
 
-fn fetch_sources(entry: &MetadataFiles, request: &Request) -> Freshness {
-    let previous = State::read(&entry.state).filter(|s| whole(&entry.json, s));
+fn fetch_sources(entry: &MetadataFiles, request: &Request, previous: Option<State>) -> Freshness {
     let mut errors = Vec::new();
     for source in &request.sources {
         match fetch_one(entry, request, source, previous.as_ref()) {
