@@ -10,7 +10,7 @@
 //!                                 uv's own: config/uv/uv.toml)
 //! cache/        UV_SHIM_CACHE_DIR
 //! etc/          UV_SHIM_SYSTEM_CONFIG_DIR, stands in for /etc/uv
-//! resolv.conf   UV_SHIM_RESOLV_CONF, with no search domains (tests/dns.rs
+//! resolv.conf   UV_SHIM_RESOLV_CONF, with no search domains (tests/it/dns.rs
 //!               writes its own), so no test asks the machine's resolver
 //! xdg/uv -> ../etc   XDG_CONFIG_DIRS=xdg, so the real uv reads etc/uv.toml
 //!                    as its system config, as it would read /etc/uv/uv.toml
@@ -97,11 +97,6 @@ impl TestEnv {
     /// Like [`TestEnv::real_uv`], in place.
     pub fn set_real_uv(&mut self, path: impl Into<PathBuf>) {
         self.real_uv = Some(path.into());
-    }
-
-    /// The real uv set with [`TestEnv::real_uv`], if any.
-    pub fn real_uv_path(&self) -> Option<&Path> {
-        self.real_uv.as_deref()
     }
 
     /// Adds (or overrides) a variable for every command.
@@ -260,11 +255,6 @@ impl TestEnv {
     /// its path. The real uv reads `etc/uv.toml` as its system config.
     pub fn write_system_file(&self, name: &str, text: &str) -> PathBuf {
         write(&self.etc_dir().join(name), text)
-    }
-
-    /// Writes uv's own user config (`config/uv/uv.toml`); returns its path.
-    pub fn write_uv_user_config(&self, text: &str) -> PathBuf {
-        write(&self.config_dir().join("uv").join("uv.toml"), text)
     }
 }
 

@@ -27,11 +27,11 @@ use std::collections::HashMap;
 use std::fs;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 /// How long a connection may take to send its request header.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -187,19 +187,9 @@ impl HttpServer {
         format!("{}/{}", self.base_url(), path.trim_start_matches('/'))
     }
 
-    /// The port listened on.
-    pub fn port(&self) -> u16 {
-        self.addr.port()
-    }
-
     /// The socket address listened on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
-    }
-
-    /// The directory served.
-    pub fn root(&self) -> &Path {
-        &self.shared.root
     }
 
     /// Every request so far, oldest first.
@@ -770,13 +760,6 @@ pub fn parse_http_date(text: &str) -> Option<u64> {
     u64::try_from(days * 86_400)
         .ok()
         .map(|d| d + h * 3600 + m * 60 + s)
-}
-
-/// Seconds since the epoch for a `SystemTime`, as used in `Last-Modified`.
-pub fn unix_secs(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs()
 }
 
 /// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.

@@ -1,24 +1,24 @@
 //! Shared harness for the integration tests.
 //!
-//! Every integration test binary pulls this in with `mod common;` and uses the
-//! parts it needs, so each test reads like a story:
+//! The one integration-test binary (`tests/it/main.rs`) compiles this once, as
+//! its `common` module, and every story module uses the parts it needs, so
+//! each test reads like a story:
 //!
 //! * [`cache`]: the shim's cache as a test sees it: the metadata copy, ageing it.
+//! * [`dns`]: a real DNS server on `127.0.0.1` with a query log.
 //! * [`env`]: a throw-away home, config, cache and `/etc/uv` for one test, and
 //!   commands aimed at the built shim (as `uv` and as `uv-shim`).
 //! * [`http`]: a real HTTP/1.1 server on `127.0.0.1` with a request log and
 //!   fault injection (stalls, truncation, error statuses, …).
 //! * [`mirror`]: a crafted Python mirror (tarballs plus
 //!   `download-metadata.json`) that the real uv accepts.
+//! * [`nginx`]: a real nginx on `127.0.0.1`, installed when missing.
 //! * [`scene`]: the usual start (real uv, a one-build mirror named by the
 //!   system config) and the one-warning assertion.
 //! * [`uv`]: the real uv, installed once from PyPI with pip.
 //!
 //! Nothing here reaches beyond `127.0.0.1`, except [`uv::real_uv`], which asks
 //! pip for the `uv` wheel.
-
-// Each test binary uses a different subset of the harness.
-#![allow(dead_code)]
 
 pub mod cache;
 pub mod dns;

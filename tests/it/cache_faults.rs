@@ -17,7 +17,7 @@
 //! Those stories run on Linux only, and skip, saying so, when not root or
 //! when mounting fails.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::process::{Output, Stdio};

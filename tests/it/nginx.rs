@@ -15,9 +15,7 @@
 //! It skips, saying why, only when nginx is missing and cannot be installed
 //! (not root).
 
-#![cfg(unix)]
-
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

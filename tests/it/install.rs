@@ -3,7 +3,7 @@
 //! The script's build step is skipped with `--binary` (the test binary is
 //! already built); everything else runs as a user would run it.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

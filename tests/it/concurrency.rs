@@ -13,9 +13,9 @@
 //!   (the failure backoff), one warning line for the whole storm, the good
 //!   copy survives byte for byte, and the storm ends in bounded time.
 //!
-//! `tests/shim.rs` has the simple 50-call case; these add the hard ones.
+//! `tests/it/shim.rs` has the simple 50-call case; these add the hard ones.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::process::{Child, Output, Stdio};

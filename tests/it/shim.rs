@@ -4,7 +4,7 @@
 //! Every test runs the built binary against the real uv from PyPI and a real
 //! HTTP server on 127.0.0.1 serving a crafted mirror.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -2,7 +2,7 @@
 //! of generated files on 127.0.0.1 (with faults), a mirror folder, and in
 //! the end the real uv installing from that mirror through the shim.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};

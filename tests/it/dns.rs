@@ -14,7 +14,7 @@
 //! exactly the loosening an administrator would have to make; other tests
 //! prove that without it such a record is refused.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::PathBuf;

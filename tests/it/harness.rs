@@ -1,7 +1,7 @@
 //! Proves the test harness itself: the HTTP server and its faults, the
 //! crafted mirror with the real uv, and the isolated environment.
 
-mod common;
+use crate::common;
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;

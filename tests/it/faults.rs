@@ -23,16 +23,14 @@
 //! `docs/faults.md`.
 //!
 //! Not here: "http where https is required". Only a mirror found by DNS must
-//! be https (DESIGN: config-named mirrors may be http), and `tests/dns.rs`
+//! be https (DESIGN: config-named mirrors may be http), and `tests/it/dns.rs`
 //! already proves that refusal
 //! (`plain_http_is_refused_unless_the_system_config_allows_it`).
 //!
 //! Linux only: [`Bare`] relies on Linux dropping SYNs when a listen queue is
 //! full, and on `SOCK_CLOEXEC`. The shim's fetch code is the same everywhere.
 
-#![cfg(target_os = "linux")]
-
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
