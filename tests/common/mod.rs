@@ -15,6 +15,8 @@
 //! * [`nginx`]: a real nginx on `127.0.0.1`, installed when missing.
 //! * [`scene`]: the usual start (real uv, a one-build mirror named by the
 //!   system config) and the one-warning assertion.
+//! * [`skip`]: a test that cannot run here fails under CI and is a visible
+//!   skip elsewhere ([`require_root`], [`skip()`]).
 //! * [`uv`]: the real uv, installed once from PyPI with pip.
 //!
 //! Nothing here reaches beyond `127.0.0.1`, except [`uv::real_uv`], which asks
@@ -27,4 +29,7 @@ pub mod http;
 pub mod mirror;
 pub mod nginx;
 pub mod scene;
+pub mod skip;
 pub mod uv;
+
+pub use skip::{require_root, skip};

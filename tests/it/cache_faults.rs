@@ -14,8 +14,8 @@
 //!
 //! Tests run as root, where permission bits stop no write, so unwritable
 //! places are made with mounts (`mount -t tmpfs`), removed again on drop.
-//! Those stories run on Linux only, and skip, saying so, when not root or
-//! when mounting fails.
+//! Those stories run on Linux only. When not root, or when mounting fails,
+//! they fail under CI and are a visible skip elsewhere ([`common::skip`]).
 
 use crate::common;
 
@@ -138,14 +138,11 @@ mod mounts {
     use std::path::{Path, PathBuf};
     use std::process::Command;
 
-    /// Whether this process may mount file systems; says why not otherwise.
-    pub fn can_mount(story: &str) -> bool {
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
-            eprintln!("skipped `{story}`: it mounts a tmpfs, which needs root");
-            return false;
-        }
-        true
+    /// Whether this process may mount file systems (root); a visible skip,
+    /// or under CI a failure, otherwise.
+    #[track_caller]
+    pub fn can_mount() -> bool {
+        crate::common::require_root("it mounts a tmpfs")
     }
 
     /// A tmpfs mounted for one story, unmounted (lazily) on drop.
@@ -154,8 +151,10 @@ mod mounts {
     }
 
     impl Tmpfs {
-        /// Mounts a tmpfs with `options` at `path` (created); `None`, saying why,
-        /// when mounting fails (e.g. a container without the capability).
+        /// Mounts a tmpfs with `options` at `path` (created); `None` when
+        /// mounting fails (e.g. a container without the capability), after a
+        /// visible skip or, under CI, a failure.
+        #[track_caller]
         pub fn mount(path: &Path, options: &str) -> Option<Tmpfs> {
             std::fs::create_dir_all(path).unwrap();
             let output = Command::new("mount")
@@ -164,11 +163,11 @@ mod mounts {
                 .output()
                 .expect("run mount");
             if !output.status.success() {
-                eprintln!(
-                    "skipped: cannot mount a tmpfs at {}: {}",
+                crate::common::skip(&format!(
+                    "cannot mount a tmpfs at {}: {}",
                     path.display(),
                     String::from_utf8_lossy(&output.stderr).trim()
-                );
+                ));
                 return None;
             }
             Some(Tmpfs {
@@ -250,7 +249,7 @@ fn a_cache_dir_that_cannot_be_a_directory() {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_read_only_home() {
-    if !can_mount("a_read_only_home") {
+    if !can_mount() {
         return;
     }
     // The default cache dir, $XDG_CACHE_HOME/uv-shim = ~/.cache/uv-shim, on a read-only home.
@@ -282,7 +281,7 @@ fn a_read_only_home() {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_full_disk_keeps_the_good_copy_until_there_is_room() {
-    if !can_mount("a_full_disk_keeps_the_good_copy_until_there_is_room") {
+    if !can_mount() {
         return;
     }
     let mut world = World::new();
