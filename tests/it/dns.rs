@@ -1,203 +1,38 @@
-//! DNS discovery (source 6), against a real DNS server on 127.0.0.1.
+//! DNS discovery (source 6), against a real DNS server on 127.0.0.1: what a
+//! TXT record says, which records win, which are trusted, and a machine that
+//! installs Python with nothing but a record. Which names are asked, how
+//! often, and what a silent or broken resolver costs: `dns_lookup.rs`.
 //!
-//! Every test starts its own [`DnsServer`] and points the shim at it with
-//! `UV_SHIM_DNS_SERVER`; the search list comes from a resolv.conf of the
-//! test's own (`UV_SHIM_RESOLV_CONF`), so nothing here reads the machine's
-//! `/etc/resolv.conf` or asks its resolver. Mirrors named by records are
-//! either hosts under `corp.example` that are never contacted (the record is
-//! refused, or the metadata fetch fails fast) or the test HTTP server.
+//! Every test starts its own DNS server ([`World::dns_scene`]) and points the
+//! shim at it with `UV_SHIM_DNS_SERVER`; the search list comes from a
+//! resolv.conf of the test's own (`UV_SHIM_RESOLV_CONF`), so nothing here
+//! reads the machine's `/etc/resolv.conf` or asks its resolver. Mirrors named
+//! by records are either hosts under `corp.example` that are never contacted
+//! (the record is refused, or the metadata fetch fails fast) or the test HTTP
+//! server.
 //!
 //! The test HTTP server is plain http on `127.0.0.1`, which a DNS-found
 //! mirror may not be by default (https, inside the queried domain). Tests
 //! that really fetch from it therefore write a system config with
-//! `allow-http = true` and `dns-allowed-hosts = ["127.0.0.1"]`, which is
-//! exactly the loosening an administrator would have to make; other tests
-//! prove that without it such a record is refused.
-
-use crate::common;
+//! `allow-http = true` and `dns-allowed-hosts = ["127.0.0.1"]`
+//! ([`TRUST_TEST_SERVER`]), which is exactly the loosening an administrator
+//! would have to make; other tests prove that without it such a record is
+//! refused.
 
 use std::fs;
-use std::path::PathBuf;
-use std::process::Output;
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use common::dns::DnsServer;
-use common::env::{TestEnv, assert_success, run, stderr, stdout};
-use common::http::{Fault, HttpServer};
-use common::mirror::{MirrorBuilder, Urls, host_python_version};
-use common::uv::{UV_NEW, real_uv};
-
-/// The search domain of most tests.
-const DOMAIN: &str = "corp.example";
-
-/// The name the shim asks about for [`DOMAIN`].
-const NAME: &str = "_uv-mirror.corp.example";
-
-/// The system config that lets a record name the plain-http test server.
-const TRUST_TEST_SERVER: &str = "allow-http = true\ndns-allowed-hosts = [\"127.0.0.1\"]\n";
-
-/// A test's world: the shim's environment and its DNS server.
-struct World {
-    env: TestEnv,
-    dns: DnsServer,
-}
-
-impl World {
-    /// A DNS server and an environment whose resolv.conf says `search corp.example`.
-    fn new() -> World {
-        World::with_search(&[DOMAIN])
-    }
-
-    /// Like [`World::new`] with another search list.
-    fn with_search(domains: &[&str]) -> World {
-        let dns = DnsServer::start();
-        let env = TestEnv::new()
-            .real_uv(real_uv(UV_NEW))
-            .with_env("UV_SHIM_DNS_SERVER", dns.addr_string())
-            // Bounds the metadata fetch from mirrors that do not exist.
-            .with_env("UV_SHIM_HTTP_TIMEOUT", "2s");
-        let resolv = env.root().join("resolv.conf");
-        let search = if domains.is_empty() {
-            String::new()
-        } else {
-            format!("search {}\n", domains.join(" "))
-        };
-        fs::write(
-            &resolv,
-            format!("# test resolver\n{search}nameserver 127.0.0.1\n"),
-        )
-        .unwrap();
-        let env = env.with_env("UV_SHIM_RESOLV_CONF", &resolv);
-        World { env, dns }
-    }
-
-    /// Runs `uv-shim doctor --json` and returns its report.
-    #[track_caller]
-    fn doctor(&self) -> Report {
-        let output = run(self.env.shim().args(["doctor", "--json"]));
-        let json: Value = serde_json::from_str(&stdout(&output)).unwrap_or_else(|e| {
-            panic!(
-                "doctor --json printed no JSON ({e}):\n{}\n{}",
-                stdout(&output),
-                stderr(&output)
-            )
-        });
-        Report { json, output }
-    }
-
-    /// Runs `uv --version` through the shim (the `uv` face) and checks it worked.
-    #[track_caller]
-    fn uv_version(&self) -> Output {
-        let output = run(self.env.uv().arg("--version"));
-        assert_success(&output);
-        assert!(
-            stdout(&output).starts_with(&format!("uv {UV_NEW}")),
-            "{}",
-            stdout(&output)
-        );
-        output
-    }
-
-    /// The cached answers (`<cache>/dns/*` without the lock).
-    fn cached_answers(&self) -> Vec<(PathBuf, String)> {
-        let dir = self.env.cache_dir().join("dns");
-        let Ok(entries) = fs::read_dir(&dir) else {
-            return Vec::new();
-        };
-        let mut files: Vec<(PathBuf, String)> = entries
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_none())
-            .map(|p| {
-                let text = fs::read_to_string(&p).unwrap();
-                (p, text)
-            })
-            .collect();
-        files.sort();
-        files
-    }
-}
-
-/// What `doctor --json` said.
-struct Report {
-    json: Value,
-    output: Output,
-}
-
-impl Report {
-    /// The line of the DNS source.
-    fn dns(&self) -> &Value {
-        self.json["sources"]
-            .as_array()
-            .expect("sources")
-            .iter()
-            .find(|s| s["name"] == "dns")
-            .expect("a dns source line")
-    }
-
-    fn dns_status(&self) -> &str {
-        self.dns()["status"].as_str().unwrap()
-    }
-
-    /// The DNS source's detail lines, one string.
-    fn dns_details(&self) -> String {
-        let details: Vec<&str> = self.dns()["details"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|d| d.as_str().unwrap())
-            .collect();
-        details.join("\n")
-    }
-
-    /// The mirror bases in failover order (empty: no mirror).
-    fn bases(&self) -> Vec<String> {
-        match &self.json["mirror"] {
-            Value::Null => Vec::new(),
-            mirror => mirror["bases"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|b| b.as_str().unwrap().to_string())
-                .collect(),
-        }
-    }
-
-    /// The value the shim sets (or keeps) for `name`, if any.
-    fn env_var(&self, name: &str) -> Option<&Value> {
-        self.json["env"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|v| v["name"] == name)
-    }
-
-    /// For assertion messages.
-    fn dump(&self) -> String {
-        format!(
-            "{}\n--- stderr\n{}",
-            serde_json::to_string_pretty(&self.json).unwrap(),
-            stderr(&self.output)
-        )
-    }
-}
-
-/// A crafted mirror with the host's Python, served over http, with absolute URLs.
-fn served_mirror(env: &TestEnv, name: &str) -> (HttpServer, Vec<common::mirror::Entry>) {
-    let dir = env.root().join(name);
-    let server = HttpServer::start(&dir);
-    let (major, minor, patch) = host_python_version();
-    let entries = MirrorBuilder::new(&dir)
-        .cpython(major, minor, patch, "20250101")
-        .write_metadata(Urls::Absolute(server.base_url()));
-    (server, entries)
-}
+use crate::common::World;
+use crate::common::dns::{DOMAIN, NAME, TRUST_TEST_SERVER};
+use crate::common::env::{assert_success, run, stderr};
+use crate::common::http::Fault;
+use crate::common::scene::Mirror;
 
 #[test]
 fn one_record_names_the_mirror_and_its_index() {
-    let w = World::new();
-    w.dns.txt(
+    let w = World::dns_scene(&[DOMAIN]).build();
+    w.dns().txt(
         NAME,
         "v=uvm1 url=https://mirror.corp.example/uv/ index=https://mirror.corp.example/pypi/simple",
     );
@@ -217,7 +52,7 @@ fn one_record_names_the_mirror_and_its_index() {
     assert!(
         details.contains(&format!(
             "resolver: {} (from UV_SHIM_DNS_SERVER)",
-            w.dns.addr()
+            w.dns().addr()
         )),
         "{details}"
     );
@@ -243,8 +78,8 @@ fn one_record_names_the_mirror_and_its_index() {
 
 #[test]
 fn a_config_file_index_beats_the_record_index() {
-    let w = World::new();
-    w.dns.txt(
+    let w = World::dns_scene(&[DOMAIN]).build();
+    w.dns().txt(
         NAME,
         "v=uvm1 url=https://mirror.corp.example/uv/ index=https://mirror.corp.example/pypi/simple",
     );
@@ -260,8 +95,8 @@ fn a_config_file_index_beats_the_record_index() {
 
 #[test]
 fn lowest_prio_wins_and_every_url_of_it_is_a_failover() {
-    let w = World::new();
-    w.dns
+    let w = World::dns_scene(&[DOMAIN]).build();
+    w.dns()
         .txt(NAME, "v=uvm1 prio=20 url=https://backup.corp.example/uv/")
         .txt(
             NAME,
@@ -307,9 +142,9 @@ fn lowest_prio_wins_and_every_url_of_it_is_a_failover() {
 
 #[test]
 fn a_record_of_several_strings_is_joined_before_parsing() {
-    let w = World::new();
+    let w = World::dns_scene(&[DOMAIN]).build();
     // Split in the middle of a key and of a URL, as a zone file with long records does.
-    w.dns.txt_strings(
+    w.dns().txt_strings(
         NAME,
         &[
             "v=uvm1 ur",
@@ -330,8 +165,8 @@ fn a_record_of_several_strings_is_joined_before_parsing() {
 
 #[test]
 fn garbage_records_are_ignored_and_the_good_one_wins() {
-    let w = World::new();
-    w.dns
+    let w = World::dns_scene(&[DOMAIN]).build();
+    w.dns()
         .txt(NAME, "v=spf1 -all")
         .txt(NAME, "hello")
         .txt(NAME, "v=uvm1")
@@ -365,8 +200,8 @@ fn garbage_records_are_ignored_and_the_good_one_wins() {
 
 #[test]
 fn only_garbage_means_pass_through() {
-    let w = World::new();
-    w.dns.txt(NAME, "v=spf1 -all").txt(NAME, "v=uvm1 url=");
+    let w = World::dns_scene(&[DOMAIN]).build();
+    w.dns().txt(NAME, "v=spf1 -all").txt(NAME, "v=uvm1 url=");
     let report = w.doctor();
     assert_eq!(report.dns_status(), "not set", "{}", report.dump());
     assert_eq!(report.json["mirror"], Value::Null);
@@ -377,9 +212,10 @@ fn only_garbage_means_pass_through() {
 
 #[test]
 fn plain_http_is_refused_unless_the_system_config_allows_it() {
-    let w = World::new();
-    let (server, _) = served_mirror(&w.env, "mirror");
-    w.dns
+    let w = World::dns_scene(&[DOMAIN]).build();
+    let mirror = Mirror::absolute(w.env.root().join("mirror"), "");
+    let server = &mirror.server;
+    w.dns()
         .txt(NAME, &format!("v=uvm1 url={}/", server.base_url()));
     // The host is allowed; only the scheme is at stake here.
     w.env
@@ -447,8 +283,9 @@ fn plain_http_is_refused_unless_the_system_config_allows_it() {
 
 #[test]
 fn the_first_refusal_warns_once_on_the_uv_face() {
-    let w = World::new();
-    w.dns.txt(NAME, "v=uvm1 url=http://mirror.corp.example/uv/");
+    let w = World::dns_scene(&[DOMAIN]).build();
+    w.dns()
+        .txt(NAME, "v=uvm1 url=http://mirror.corp.example/uv/");
     let first = w.uv_version();
     assert!(
         stderr(&first).contains("uv-shim: warning: DNS record _uv-mirror.corp.example refused: `url` http://mirror.corp.example/uv/ is plain http"),
@@ -465,8 +302,8 @@ fn the_first_refusal_warns_once_on_the_uv_face() {
 
 #[test]
 fn hosts_outside_the_domain_are_refused_unless_the_system_config_allows_them() {
-    let w = World::new();
-    w.dns
+    let w = World::dns_scene(&[DOMAIN]).build();
+    w.dns()
         .txt(NAME, "v=uvm1 url=https://mirror.other.example/uv/")
         // Inside the domain, but the index is not: the whole record goes.
         .txt(NAME, "v=uvm1 prio=5 url=https://mirror.corp.example/uv/ index=https://pypi.other.example/simple")
@@ -519,427 +356,14 @@ fn hosts_outside_the_domain_are_refused_unless_the_system_config_allows_them() {
 }
 
 #[test]
-fn no_such_name_falls_through_to_pass_through() {
-    let w = World::new();
-    let started = Instant::now();
-    let output = w.uv_version();
-    assert!(started.elapsed() < Duration::from_secs(10));
-    assert_eq!(stderr(&output), "");
-    assert_eq!(w.dns.count(NAME), 1, "{:?}", w.dns.queries());
-    assert_eq!(w.dns.queries()[0].record_type, "TXT");
-
-    let report = w.doctor();
-    assert_eq!(report.dns_status(), "not set", "{}", report.dump());
-    assert_eq!(report.json["scheme"], "pass-through");
-    assert!(
-        report
-            .dns_details()
-            .contains("_uv-mirror.corp.example: no such name (NXDOMAIN); cached"),
-        "{}",
-        report.dns_details()
-    );
-    // The negative answer was cached: doctor did not ask again.
-    assert_eq!(w.dns.count(NAME), 1);
-    assert!(
-        report.json["problems"].as_array().unwrap().is_empty(),
-        "{}",
-        report.dump()
-    );
-}
-
-#[test]
-fn a_silent_server_costs_one_bounded_timeout_and_uv_still_runs() {
-    let w = World::new();
-    w.dns.set_silent(true);
-
-    // The shim gives the query 1 s; a resolver's own default would be 5 s or
-    // more. The rest of the bound is room for a loaded test machine.
-    let started = Instant::now();
-    let output = w.uv_version();
-    let first = started.elapsed();
-    assert!(
-        first >= Duration::from_millis(900) && first < Duration::from_secs(3),
-        "a silent resolver cost {first:?}"
-    );
-    assert_eq!(stderr(&output), "");
-    let asked = w.dns.count(NAME);
-    assert!(asked >= 1, "the query never reached the server");
-
-    // The timeout is remembered: the next calls neither ask nor wait.
-    let started = Instant::now();
-    w.uv_version();
-    assert!(
-        started.elapsed() < Duration::from_millis(900),
-        "a warm call waited {:?}",
-        started.elapsed()
-    );
-    assert_eq!(w.dns.count(NAME), asked);
-
-    let report = w.doctor();
-    assert_eq!(report.dns_status(), "not set", "{}", report.dump());
-    assert!(
-        report.dns_details().contains("no answer within 1s; cached"),
-        "{}",
-        report.dns_details()
-    );
-}
-
-#[test]
-fn answers_are_cached_for_their_ttl_so_warm_runs_ask_nothing() {
-    let w = World::new();
-    w.dns
-        .set_ttl(300)
-        .txt(NAME, "v=uvm1 url=https://mirror.corp.example/uv/");
-
-    w.uv_version();
-    assert_eq!(w.dns.count(NAME), 1);
-    for _ in 0..3 {
-        w.uv_version();
-    }
-    let report = w.doctor();
-    assert_eq!(report.dns_status(), "chosen", "{}", report.dump());
-    assert_eq!(
-        w.dns.total(),
-        1,
-        "warm runs asked the server: {:?}",
-        w.dns.queries()
-    );
-    assert!(
-        report.dns_details().contains("1 TXT record; cached"),
-        "{}",
-        report.dns_details()
-    );
-
-    // The cached file says for how long, in a plain line format.
-    let files = w.cached_answers();
-    assert_eq!(files.len(), 1, "{files:?}");
-    let text = &files[0].1;
-    assert!(
-        text.starts_with("uv-shim-dns 1\nquery _uv-mirror.corp.example\n"),
-        "{text}"
-    );
-    assert_eq!(lifetime(text), 300);
-
-    // Once it runs out, the next call asks again.
-    expire(&w);
-    w.uv_version();
-    assert_eq!(w.dns.count(NAME), 2);
-    w.uv_version();
-    assert_eq!(w.dns.count(NAME), 2);
-}
-
-#[test]
-fn a_failed_refresh_keeps_the_records_and_a_real_no_drops_them() {
-    let w = World::new();
-    w.dns
-        .txt(NAME, "v=uvm1 url=https://mirror.corp.example/uv/");
-    w.uv_version();
-    assert_eq!(w.dns.count(NAME), 1);
-
-    // The TTL runs out while the resolver is down: the mirror stays.
-    expire(&w);
-    w.dns.set_silent(true);
-    w.uv_version();
-    let asked = w.dns.count(NAME);
-    assert!(asked >= 2, "the expired answer was not refreshed");
-    let report = w.doctor();
-    assert_eq!(report.dns_status(), "chosen", "{}", report.dump());
-    assert_eq!(report.bases(), ["https://mirror.corp.example/uv/"]);
-    assert!(
-        report.dns_details().contains("1 TXT record, received")
-            && report.dns_details().contains(
-                "refreshing it failed (no answer in time), so it is kept until the next try in"
-            ),
-        "{}",
-        report.dns_details()
-    );
-    // Retried a minute later, not on every call.
-    assert_eq!(w.dns.count(NAME), asked);
-
-    // Once the server answers that there is no such record, it is believed.
-    expire(&w);
-    w.dns.set_silent(false).remove(NAME);
-    let report = w.doctor();
-    assert_eq!(report.dns_status(), "not set", "{}", report.dump());
-    assert_eq!(report.json["mirror"], Value::Null);
-}
-
-/// Makes the cached answers of `w` look received 10 minutes ago with a TTL
-/// of 5 minutes, and forgets any failed refresh.
-fn expire(w: &World) {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    for (path, text) in w.cached_answers() {
-        let old: String = text
-            .lines()
-            .filter(|l| !l.starts_with("stale "))
-            .map(|l| match l.split_once(' ') {
-                Some(("fetched", _)) => format!("fetched {}\n", now - 600),
-                Some(("expires", _)) => format!("expires {}\n", now - 300),
-                _ => format!("{l}\n"),
-            })
-            .collect();
-        fs::write(path, old).unwrap();
-    }
-}
-
-/// `expires - fetched` of a cached answer.
-fn lifetime(text: &str) -> u64 {
-    let field = |name: &str| -> u64 {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name))
-            .unwrap_or_else(|| panic!("no {name} in {text}"))
-            .trim()
-            .parse()
-            .unwrap()
-    };
-    field("expires ") - field("fetched ")
-}
-
-#[test]
-fn parallel_cold_calls_make_one_query() {
-    let w = World::new();
-    // Slow enough that every call starts before the first answer is back,
-    // quick enough that the client does not retransmit (after 333 ms).
-    w.dns
-        .set_delay(Duration::from_millis(200))
-        .txt(NAME, "v=uvm1 url=https://mirror.corp.example/uv/");
-    std::thread::scope(|scope| {
-        let calls: Vec<_> = (0..4).map(|_| scope.spawn(|| w.uv_version())).collect();
-        for call in calls {
-            call.join().unwrap();
-        }
-    });
-    assert_eq!(w.dns.count(NAME), 1, "{:?}", w.dns.queries());
-}
-
-#[test]
-fn ttls_are_clamped_to_a_minute_and_a_day() {
-    for (ttl, kept) in [(5, 60), (10_000_000, 86_400)] {
-        let w = World::new();
-        w.dns
-            .set_ttl(ttl)
-            .txt(NAME, "v=uvm1 url=https://mirror.corp.example/uv/");
-        w.uv_version();
-        let files = w.cached_answers();
-        assert_eq!(lifetime(&files[0].1), kept, "ttl {ttl}");
-    }
-}
-
-#[test]
-fn the_search_list_is_asked_in_order_without_walking_up() {
-    let w = World::with_search(&["lab.corp.example", "corp.example"]);
-    w.dns
-        .txt(NAME, "v=uvm1 url=https://mirror.corp.example/uv/");
-
-    let report = w.doctor();
-    assert_eq!(report.dns_status(), "chosen", "{}", report.dump());
-    assert_eq!(
-        report.json["mirror"]["origin"],
-        "DNS TXT _uv-mirror.corp.example"
-    );
-    let mut asked: Vec<String> = w.dns.queries().into_iter().map(|q| q.name).collect();
-    asked.sort();
-    assert_eq!(
-        asked,
-        ["_uv-mirror.corp.example", "_uv-mirror.lab.corp.example"]
-    );
-    let details = report.dns_details();
-    assert!(
-        details.contains("domains: lab.corp.example, corp.example"),
-        "{details}"
-    );
-    assert!(
-        details.contains("_uv-mirror.lab.corp.example: no such name (NXDOMAIN)"),
-        "{details}"
-    );
-
-    // Only the record's own domain counts: a record under a parent is never asked for.
-    let w = World::with_search(&["lab.corp.example"]);
-    w.dns
-        .txt(NAME, "v=uvm1 url=https://mirror.corp.example/uv/");
-    let report = w.doctor();
-    assert_eq!(report.dns_status(), "not set", "{}", report.dump());
-    let asked: Vec<String> = w.dns.queries().into_iter().map(|q| q.name).collect();
-    assert_eq!(asked, ["_uv-mirror.lab.corp.example"]);
-}
-
-#[test]
-fn the_first_domain_with_a_usable_record_wins() {
-    let w = World::with_search(&["a.example", "b.example"]);
-    w.dns
-        .txt(
-            "_uv-mirror.a.example",
-            "v=uvm1 url=https://mirror.a.example/uv/",
-        )
-        .txt(
-            "_uv-mirror.b.example",
-            "v=uvm1 url=https://mirror.b.example/uv/",
-        );
-    let report = w.doctor();
-    assert_eq!(
-        report.bases(),
-        ["https://mirror.a.example/uv/"],
-        "{}",
-        report.dump()
-    );
-
-    // Warm: the first domain's cached answer settles it; the second is not even read.
-    w.dns.clear_log();
-    let report = w.doctor();
-    assert_eq!(w.dns.total(), 0);
-    assert!(
-        report
-            .dns_details()
-            .contains("_uv-mirror.b.example: not consulted: _uv-mirror.a.example named the mirror"),
-        "{}",
-        report.dns_details()
-    );
-}
-
-#[test]
-fn dns_domains_replace_the_search_list() {
-    let w = World::new();
-    w.dns.txt(
-        "_uv-mirror.other.example",
-        "v=uvm1 url=https://mirror.other.example/uv/",
-    );
-    let mut env = w.env;
-    env.set_env("UV_SHIM_DNS_DOMAINS", "other.example");
-    let w = World { env, dns: w.dns };
-    let report = w.doctor();
-    assert_eq!(
-        report.bases(),
-        ["https://mirror.other.example/uv/"],
-        "{}",
-        report.dump()
-    );
-    assert!(
-        report
-            .dns_details()
-            .contains("domains: other.example (from env UV_SHIM_DNS_DOMAINS)")
-    );
-    let asked: Vec<String> = w.dns.queries().into_iter().map(|q| q.name).collect();
-    assert_eq!(asked, ["_uv-mirror.other.example"]);
-
-    // The config key does the same.
-    let w = World::new();
-    w.dns.txt(
-        "_uv-mirror.cfg.example",
-        "v=uvm1 url=https://mirror.cfg.example/uv/",
-    );
-    w.env
-        .write_system_config("dns-domains = [\"cfg.example\"]\n");
-    let report = w.doctor();
-    assert_eq!(
-        report.bases(),
-        ["https://mirror.cfg.example/uv/"],
-        "{}",
-        report.dump()
-    );
-}
-
-#[test]
-fn no_search_domain_asks_nothing() {
-    let w = World::with_search(&[]);
-    let report = w.doctor();
-    assert_eq!(report.dns_status(), "not set", "{}", report.dump());
-    assert!(
-        report.dns()["detail"]
-            .as_str()
-            .unwrap()
-            .contains("no search domains"),
-        "{}",
-        report.dump()
-    );
-    assert_eq!(w.dns.total(), 0);
-}
-
-#[test]
-fn dns_false_disables_discovery() {
-    let w = World::new();
-    w.dns
-        .txt(NAME, "v=uvm1 url=https://mirror.corp.example/uv/");
-    w.env.write_system_config("dns = false\n");
-    let report = w.doctor();
-    assert_eq!(report.dns_status(), "skipped", "{}", report.dump());
-    w.uv_version();
-    assert_eq!(w.dns.total(), 0);
-}
-
-#[test]
-fn an_earlier_source_wins_and_the_uv_face_asks_no_dns() {
-    let w = World::new();
-    w.dns
-        .txt(NAME, "v=uvm1 url=https://mirror.corp.example/uv/");
-    w.env
-        .write_system_config("mirror = \"https://sys.corp.example/uv/\"\n");
-    let report = w.doctor();
-    // doctor consults every source, for the report...
-    assert_eq!(report.dns_status(), "shadowed", "{}", report.dump());
-    assert_eq!(report.bases(), ["https://sys.corp.example/uv/"]);
-    // ...but `uv` stops at the first hit.
-    w.dns.clear_log();
-    fs::remove_dir_all(w.env.cache_dir().join("dns")).unwrap();
-    w.uv_version();
-    assert_eq!(w.dns.total(), 0);
-}
-
-#[test]
-fn a_large_answer_arrives_over_tcp() {
-    let w = World::new();
-    // Far more than fits a UDP answer.
-    for i in 0..40 {
-        w.dns.txt(
-            NAME,
-            &format!(
-                "v=uvm1 prio={} url=https://m{i}.corp.example/uv/ note={}",
-                100 + i,
-                "x".repeat(150)
-            ),
-        );
-    }
-    w.dns
-        .txt(NAME, "v=uvm1 prio=1 url=https://mirror.corp.example/uv/");
-    let report = w.doctor();
-    assert_eq!(
-        report.bases(),
-        ["https://mirror.corp.example/uv/"],
-        "{}",
-        report.dump()
-    );
-    let protocols: Vec<String> = w.dns.queries().into_iter().map(|q| q.protocol).collect();
-    assert!(protocols.contains(&"tcp".to_string()), "{protocols:?}");
-}
-
-#[test]
-fn a_bad_server_address_is_reported_and_uv_still_runs() {
-    let w = World::new();
-    let mut env = w.env;
-    env.set_env("UV_SHIM_DNS_SERVER", "dns.corp.example");
-    let w = World { env, dns: w.dns };
-    let report = w.doctor();
-    assert_eq!(report.dns_status(), "error", "{}", report.dump());
-    assert!(
-        report.dns()["detail"]
-            .as_str()
-            .unwrap()
-            .contains("UV_SHIM_DNS_SERVER: `dns.corp.example` is not an address")
-    );
-    w.uv_version();
-}
-
-#[test]
 fn a_failing_mirror_found_by_dns_fails_over_to_the_next_url() {
-    let w = World::new();
-    let (good, _) = served_mirror(&w.env, "good");
-    let (bad, _) = served_mirror(&w.env, "bad");
+    let w = World::dns_scene(&[DOMAIN]).build();
+    let good = Mirror::absolute(w.env.root().join("good"), "").server;
+    let bad = Mirror::absolute(w.env.root().join("bad"), "").server;
     bad.set_fault(None, Fault::Status(500));
     w.env.write_system_config(TRUST_TEST_SERVER);
     // One record, two urls: the written order is the failover order.
-    w.dns.txt(
+    w.dns().txt(
         NAME,
         &format!("v=uvm1 url={}/ url={}/", bad.base_url(), good.base_url()),
     );
@@ -958,10 +382,10 @@ fn a_failing_mirror_found_by_dns_fails_over_to_the_next_url() {
 /// resolver serves the record, installs Python from the mirror.
 #[test]
 fn uv_python_install_with_only_a_txt_record() {
-    let w = World::new();
-    let (server, entries) = served_mirror(&w.env, "mirror");
-    let entry = &entries[0];
-    w.dns
+    let w = World::dns_scene(&[DOMAIN]).build();
+    let mirror = Mirror::absolute(w.env.root().join("mirror"), "");
+    let (server, entry) = (&mirror.server, &mirror.entry);
+    w.dns()
         .txt(NAME, &format!("v=uvm1 url={}/", server.base_url()));
     // The one concession to the test setup: the mirror is plain http on
     // 127.0.0.1, outside `corp.example`. A real deployment serves
@@ -986,7 +410,7 @@ fn uv_python_install_with_only_a_txt_record() {
             .any(|r| r.path == format!("/{}", entry.rel_path) && r.status == Some(200)),
         "{log:#?}"
     );
-    assert_eq!(w.dns.count(NAME), 1);
+    assert_eq!(w.dns().count(NAME), 1);
 
     // Warm: uv finds it again, the shim asks DNS nothing and fetches nothing.
     server.clear_log();
@@ -995,6 +419,6 @@ fn uv_python_install_with_only_a_txt_record() {
         .uv()
         .args(["python", "find", &format!("{major}.{minor}.{patch}")]));
     assert_success(&found);
-    assert_eq!(w.dns.count(NAME), 1);
+    assert_eq!(w.dns().count(NAME), 1);
     assert!(server.requests().is_empty(), "{:#?}", server.requests());
 }

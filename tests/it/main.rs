@@ -12,12 +12,14 @@ mod common;
 mod cache_faults;
 mod concurrency;
 mod dns;
+mod dns_lookup;
 // Linux only: its bare server relies on how Linux treats a full listen queue.
 #[cfg(target_os = "linux")]
 mod faults;
 mod harness;
 mod install;
 mod mirror;
+mod mirror_downloads;
 #[cfg(unix)]
 mod nginx;
 mod shim;
