@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Output, Stdio};
 
-use super::env::{TestEnv, assert_success, run, stderr, stdout};
+use super::env::{TestEnv, assert_success, stderr, stdout};
 use super::http::HttpServer;
 use super::mirror::{Entry, METADATA_FILE, MirrorBuilder, Urls, host_python, host_python_version};
 
@@ -179,12 +179,13 @@ pub fn seen_by_uv(env: &TestEnv) -> SeenByUv {
     }
 }
 
-/// The metadata file the shim hands uv (`UV_PYTHON_DOWNLOADS_JSON_URL`), if any.
+/// The metadata file the real uv receives (`UV_PYTHON_DOWNLOADS_JSON_URL`),
+/// if any, read from inside uv by [`seen_by_uv`]: this call goes through the
+/// `uv` face like any other (warm plan included), so it is one more call.
+#[track_caller]
 pub fn handed_to_uv(env: &TestEnv) -> Option<PathBuf> {
-    let output = run(env.shim().args(["env", "--shell", "json"]));
-    assert_success(&output);
-    let vars: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
-    vars["UV_PYTHON_DOWNLOADS_JSON_URL"]
-        .as_str()
+    seen_by_uv(env)
+        .vars
+        .get("UV_PYTHON_DOWNLOADS_JSON_URL")
         .map(PathBuf::from)
 }

@@ -74,6 +74,12 @@ fn one_record_names_the_mirror_and_its_index() {
         .find(|s| s["key"] == "index-url")
         .unwrap();
     assert_eq!(setting["origin"], "DNS TXT _uv-mirror.corp.example");
+    // And the real uv receives it.
+    let vars = w.seen_by_uv().vars;
+    assert_eq!(
+        vars["UV_DEFAULT_INDEX"],
+        "https://mirror.corp.example/pypi/simple"
+    );
 }
 
 #[test]
@@ -91,6 +97,8 @@ fn a_config_file_index_beats_the_record_index() {
         report.env_var("UV_DEFAULT_INDEX").unwrap()["value"],
         "https://user.corp.example/simple"
     );
+    let vars = w.seen_by_uv().vars;
+    assert_eq!(vars["UV_DEFAULT_INDEX"], "https://user.corp.example/simple");
 }
 
 #[test]

@@ -148,7 +148,17 @@ fn uv_runs_without_a_copy(world: &World, fault: &Fault, says: &[&str], bound: Du
     let warning = one_warning(&output, &expected);
     eprintln!("cold call took {took:?}: {warning}");
     assert!(took < bound, "took {took:?} (bound {bound:?})");
-    assert_eq!(world.handed_to_uv(), None);
+    // What the real uv receives: the mirror variables, no metadata file.
+    let vars = world.seen_by_uv().vars;
+    assert!(
+        !vars.contains_key("UV_PYTHON_DOWNLOADS_JSON_URL"),
+        "{vars:?}"
+    );
+    assert_eq!(
+        vars.get("UV_PYTHON_INSTALL_MIRROR").map(String::as_str),
+        Some(world.mirror_base().trim_end_matches('/')),
+        "{vars:?}"
+    );
     world.server().clear_faults();
     world.forget_metadata();
 }

@@ -324,6 +324,13 @@ fn variables_the_user_set_are_never_overwritten() {
         .map(|v| v["name"].as_str().unwrap())
         .collect();
     assert_eq!(kept, ["UV_PYTHON_DOWNLOADS_JSON_URL", "UV_DEFAULT_INDEX"]);
+
+    // What the real uv receives: the user's values, and nothing of the mirror.
+    let vars = world.seen_by_uv().vars;
+    assert_eq!(vars["UV_PYTHON_DOWNLOADS_JSON_URL"], "/my/own.json");
+    assert_eq!(vars["UV_DEFAULT_INDEX"], "https://mine.example/simple");
+    assert!(!vars.contains_key("UV_PYTHON_INSTALL_MIRROR"), "{vars:?}");
+    assert_eq!(mirror.metadata_requests(), 0);
 }
 
 #[test]
@@ -633,10 +640,14 @@ fn a_uv_installed_earlier_on_path_is_used_on_the_next_call() {
     let output = run(env.uv().arg("--version"));
     assert_success(&output);
     assert_eq!(stdout(&output).trim(), format!("uv {UV_OLD}"));
-    let report = run(env.shim().args(["env", "--shell", "json"]));
-    let set: serde_json::Value = serde_json::from_str(&stdout(&report)).unwrap();
+    let vars = world.seen_by_uv().vars;
     assert_eq!(
-        set["UV_PYTHON_INSTALL_MIRROR"],
+        vars["UV_PYTHON_INSTALL_MIRROR"],
         mirror.base().trim_end_matches('/')
+    );
+    // Never both schemes: the old uv does not get the metadata file.
+    assert!(
+        !vars.contains_key("UV_PYTHON_DOWNLOADS_JSON_URL"),
+        "{vars:?}"
     );
 }
