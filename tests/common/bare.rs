@@ -198,6 +198,9 @@ fn read_head(stream: &mut TcpStream) -> bool {
     let mut buf = [0u8; 4096];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
         match stream.read(&mut buf) {
+            // A signal cut the wait short (a socket with a read timeout is
+            // never restarted): read again.
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Ok(0) | Err(_) => return false,
             Ok(n) => head.extend_from_slice(&buf[..n]),
         }

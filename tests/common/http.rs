@@ -441,7 +441,12 @@ fn read_head(stream: &mut TcpStream) -> Option<Vec<u8>> {
     let mut head = Vec::new();
     let mut buf = [0u8; 4096];
     loop {
-        let n = stream.read(&mut buf).ok()?;
+        let n = match stream.read(&mut buf) {
+            // A signal cut the wait short (a socket with a read timeout is
+            // never restarted): read again.
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            read => read.ok()?,
+        };
         if n == 0 {
             return None;
         }

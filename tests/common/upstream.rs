@@ -264,6 +264,7 @@ impl Drip {
                         let mut buf = [0u8; 1024];
                         while !head.windows(4).any(|w| w == b"\r\n\r\n") {
                             match stream.read(&mut buf) {
+                                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                                 Ok(0) | Err(_) => break,
                                 Ok(n) => head.extend_from_slice(&buf[..n]),
                             }

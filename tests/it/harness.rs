@@ -94,6 +94,9 @@ fn exchange_with_timeout(
                 break End::Timeout;
             }
             Err(e) if e.kind() == io::ErrorKind::ConnectionReset => break End::Reset,
+            // A signal cut the wait short (a socket with a read timeout is
+            // never restarted): read again.
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => panic!("read: {e}"),
         }
     };
