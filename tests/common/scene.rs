@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Output, Stdio};
 
-use super::env::{TestEnv, assert_success, stderr, stdout};
+use super::env::{RUN_TIMEOUT, TestEnv, assert_success, stderr, stdout, wait_with_timeout};
 use super::http::HttpServer;
 use super::mirror::{Entry, METADATA_FILE, MirrorBuilder, Urls, host_python, host_python_version};
 
@@ -158,12 +158,13 @@ pub fn seen_by_uv(env: &TestEnv) -> SeenByUv {
         .arg(&host_python().path)
         .args(["--", "python", "-c", script]);
     let child = cmd
+        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
     let started_pid = child.id();
-    let output = child.wait_with_output().unwrap();
+    let output = wait_with_timeout(child, "`uv run` through the shim", RUN_TIMEOUT);
     assert_success(&output);
     let value: serde_json::Value = serde_json::from_str(stdout(&output).trim()).unwrap();
     let vars = value["env"]

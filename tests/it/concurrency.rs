@@ -13,7 +13,7 @@
 //!   (the failure backoff), one warning line for the whole storm, the good
 //!   copy survives byte for byte, and the storm ends in bounded time.
 //!
-//! `tests/it/shim.rs` has the simple 50-call case; these add the hard ones.
+//! `shim_cache.rs` has the simple 50-call case; these add the hard ones.
 
 use std::process::Output;
 use std::time::Duration;

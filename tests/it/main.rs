@@ -23,3 +23,4 @@ mod mirror_downloads;
 #[cfg(unix)]
 mod nginx;
 mod shim;
+mod shim_cache;
