@@ -1,6 +1,6 @@
 //! Looking at and ageing the shim's cache from a test: the cached metadata
-//! copy, its state file (`name value` lines), and the warm path's remembered
-//! hand-overs (`plan/`).
+//! copy, its state file (`name value` lines), the warm path's remembered
+//! hand-overs (`plan/`), and the cached DNS answers (`dns/`).
 
 use std::path::{Path, PathBuf};
 
@@ -50,4 +50,58 @@ pub fn expire(cache_dir: &Path) {
 /// Drops the warm path's remembered hand-overs, as their expiry would.
 pub fn forget_warm_plans(cache_dir: &Path) {
     let _ = std::fs::remove_dir_all(cache_dir.join("plan"));
+}
+
+/// The cached DNS answers (`<cache>/dns/*`, the lock left out), each with its
+/// text, sorted by path.
+pub fn dns_answers(cache_dir: &Path) -> Vec<(PathBuf, String)> {
+    let dir = cache_dir.join("dns");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<(PathBuf, String)> = entries
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_none())
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).unwrap();
+            (p, text)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Makes the cached DNS answers look received 10 minutes ago with a TTL of
+/// 5 minutes, and forgets any failed refresh.
+pub fn expire_dns_answers(cache_dir: &Path) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    for (path, text) in dns_answers(cache_dir) {
+        let old: String = text
+            .lines()
+            .filter(|l| !l.starts_with("stale "))
+            .map(|l| match l.split_once(' ') {
+                Some(("fetched", _)) => format!("fetched {}\n", now - 600),
+                Some(("expires", _)) => format!("expires {}\n", now - 300),
+                _ => format!("{l}\n"),
+            })
+            .collect();
+        std::fs::write(path, old).unwrap();
+    }
+}
+
+/// `expires - fetched` of a cached DNS answer's text.
+#[track_caller]
+pub fn dns_answer_lifetime(text: &str) -> u64 {
+    let field = |name: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap_or_else(|| panic!("no {name} in {text}"))
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    field("expires ") - field("fetched ")
 }

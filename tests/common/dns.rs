@@ -27,6 +27,16 @@ use hickory_server::zone_handler::MessageResponseBuilder;
 /// TTL of the records served, unless a test sets another.
 pub const DEFAULT_TTL: u32 = 300;
 
+/// The search domain of most DNS stories.
+pub const DOMAIN: &str = "corp.example";
+
+/// The name the shim asks about for [`DOMAIN`].
+pub const NAME: &str = "_uv-mirror.corp.example";
+
+/// The system config that lets a record name the plain-http test server on
+/// 127.0.0.1: exactly the loosening an administrator would have to make.
+pub const TRUST_TEST_SERVER: &str = "allow-http = true\ndns-allowed-hosts = [\"127.0.0.1\"]\n";
+
 /// One query the server received.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Query {

@@ -1,5 +1,6 @@
-//! One test's private world: home, configs, caches, `/etc/uv`, and commands
-//! aimed at the built shim.
+//! One test's private environment: home, configs, caches, `/etc/uv`, and
+//! commands aimed at the built shim. Stories get theirs from the
+//! [`World`](super::World) builder.
 //!
 //! [`TestEnv::new`] makes a temporary directory (removed on drop) laid out as
 //!
@@ -10,8 +11,9 @@
 //!                                 uv's own: config/uv/uv.toml)
 //! cache/        UV_SHIM_CACHE_DIR
 //! etc/          UV_SHIM_SYSTEM_CONFIG_DIR, stands in for /etc/uv
-//! resolv.conf   UV_SHIM_RESOLV_CONF, with no search domains (tests/dns.rs
-//!               writes its own), so no test asks the machine's resolver
+//! resolv.conf   UV_SHIM_RESOLV_CONF, with no search domains (a world with a
+//!               DNS server writes its own), so no test asks the machine's
+//!               resolver
 //! xdg/uv -> ../etc   XDG_CONFIG_DIRS=xdg, so the real uv reads etc/uv.toml
 //!                    as its system config, as it would read /etc/uv/uv.toml
 //! bin/uv -> the built uv-shim (the shim as `uv`, first on PATH)
@@ -24,14 +26,14 @@
 //! Commands start from an empty environment ([`Command::env_clear`]) plus the
 //! variables above, `UV_NO_PROGRESS=1`, `NO_COLOR=1` and
 //! `PATH=<bin>:<dir of the real uv>:/usr/local/bin:/usr/bin:/bin`; the tests
-//! add their own with [`TestEnv::with_env`]. `UV_SHIM_LOG` is not set.
+//! add their own with [`TestEnv::set_env`]. `UV_SHIM_LOG` is not set.
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -81,48 +83,22 @@ impl TestEnv {
         }
         symlink(Path::new("../etc"), &env.root().join("xdg").join("uv"));
         symlink(Path::new(SHIM_EXE), &env.uv_link());
-        write(
-            &env.root().join("resolv.conf"),
-            "# no search domains: tests never ask the machine's resolver\n",
-        );
+        env.write_resolv_conf("# no search domains: tests never ask the machine's resolver\n");
         env
     }
 
     /// Uses this real uv: its directory goes on `PATH` after `bin/`.
-    pub fn real_uv(mut self, path: impl Into<PathBuf>) -> TestEnv {
-        self.set_real_uv(path);
-        self
-    }
-
-    /// Like [`TestEnv::real_uv`], in place.
     pub fn set_real_uv(&mut self, path: impl Into<PathBuf>) {
         self.real_uv = Some(path.into());
     }
 
-    /// The real uv set with [`TestEnv::real_uv`], if any.
-    pub fn real_uv_path(&self) -> Option<&Path> {
-        self.real_uv.as_deref()
-    }
-
     /// Adds (or overrides) a variable for every command.
-    pub fn with_env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> TestEnv {
-        self.set_env(key, value);
-        self
-    }
-
-    /// Like [`TestEnv::with_env`], in place.
     pub fn set_env(&mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) {
         self.extra
             .insert(key.as_ref().to_owned(), Some(value.as_ref().to_owned()));
     }
 
     /// Leaves a variable out of every command, even one of the defaults.
-    pub fn without_env(mut self, key: impl AsRef<OsStr>) -> TestEnv {
-        self.unset_env(key);
-        self
-    }
-
-    /// Like [`TestEnv::without_env`], in place.
     pub fn unset_env(&mut self, key: impl AsRef<OsStr>) {
         self.extra.insert(key.as_ref().to_owned(), None);
     }
@@ -262,9 +238,9 @@ impl TestEnv {
         write(&self.etc_dir().join(name), text)
     }
 
-    /// Writes uv's own user config (`config/uv/uv.toml`); returns its path.
-    pub fn write_uv_user_config(&self, text: &str) -> PathBuf {
-        write(&self.config_dir().join("uv").join("uv.toml"), text)
+    /// Writes the resolv.conf the shim reads (`UV_SHIM_RESOLV_CONF`).
+    pub fn write_resolv_conf(&self, text: &str) -> PathBuf {
+        write(&self.root().join("resolv.conf"), text)
     }
 }
 
@@ -303,16 +279,23 @@ pub fn run(cmd: &mut Command) -> Output {
     run_with_timeout(cmd, RUN_TIMEOUT)
 }
 
-/// Runs a command to completion (stdin empty); panics, with what it printed
-/// so far, if it takes longer than `timeout`.
+/// Runs a command to completion (stdin empty); panics if it takes longer
+/// than `timeout`.
 #[track_caller]
 pub fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> Output {
-    let mut child = cmd
+    let child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+    wait_with_timeout(child, &format!("{cmd:?}"), timeout)
+}
+
+/// Waits for a child started with piped stdout and stderr, reading both;
+/// kills it and panics, naming it `what`, if it takes longer than `timeout`.
+#[track_caller]
+pub fn wait_with_timeout(mut child: Child, what: &str, timeout: Duration) -> Output {
     let stdout = drain(child.stdout.take().expect("stdout"));
     let stderr = drain(child.stderr.take().expect("stderr"));
     let deadline = Instant::now() + timeout;
@@ -323,7 +306,7 @@ pub fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> Output {
         if Instant::now() >= deadline {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("{cmd:?} did not finish within {timeout:?}; killed");
+            panic!("{what} did not finish within {timeout:?}; killed");
         }
         thread::sleep(Duration::from_millis(10));
     };

@@ -27,11 +27,11 @@ use std::collections::HashMap;
 use std::fs;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 /// How long a connection may take to send its request header.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -187,19 +187,9 @@ impl HttpServer {
         format!("{}/{}", self.base_url(), path.trim_start_matches('/'))
     }
 
-    /// The port listened on.
-    pub fn port(&self) -> u16 {
-        self.addr.port()
-    }
-
     /// The socket address listened on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
-    }
-
-    /// The directory served.
-    pub fn root(&self) -> &Path {
-        &self.shared.root
     }
 
     /// Every request so far, oldest first.
@@ -451,7 +441,12 @@ fn read_head(stream: &mut TcpStream) -> Option<Vec<u8>> {
     let mut head = Vec::new();
     let mut buf = [0u8; 4096];
     loop {
-        let n = stream.read(&mut buf).ok()?;
+        let n = match stream.read(&mut buf) {
+            // A signal cut the wait short (a socket with a read timeout is
+            // never restarted): read again.
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            read => read.ok()?,
+        };
         if n == 0 {
             return None;
         }
@@ -645,7 +640,7 @@ fn normal_response(shared: &Shared, request: &Request) -> Response {
 
     let not_modified = match (&request.if_none_match, &request.if_modified_since) {
         (Some(inm), _) => etag_matches(inm, &etag),
-        (None, Some(ims)) => parse_http_date(ims).is_some_and(|t| since_epoch.as_secs() <= t),
+        (None, Some(ims)) => not_modified_since(since_epoch.as_secs(), ims),
         (None, None) => false,
     };
     if not_modified {
@@ -731,77 +726,20 @@ fn parse_range(range: &str, total: u64) -> Option<Result<(u64, u64), ()>> {
     Some(Ok((start, end)))
 }
 
-/// Month abbreviations of HTTP dates.
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
-
 /// Formats seconds since the epoch as an IMF-fixdate
-/// (`Sun, 06 Nov 1994 08:49:37 GMT`).
+/// (`Sun, 06 Nov 1994 08:49:37 GMT`), as `Last-Modified` carries it.
 pub fn http_date(secs: u64) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{}, {day:02} {} {year} {:02}:{:02}:{:02} GMT",
-        DAYS[(days % 7) as usize],
-        MONTHS[(month - 1) as usize],
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(secs))
 }
 
-/// Parses an IMF-fixdate into seconds since the epoch.
-pub fn parse_http_date(text: &str) -> Option<u64> {
-    let mut parts = text.split_whitespace();
-    let _weekday = parts.next()?;
-    let day: u32 = parts.next()?.parse().ok()?;
-    let month = parts.next()?;
-    let month = MONTHS.iter().position(|m| *m == month)? as u32 + 1;
-    let year: i64 = parts.next()?.parse().ok()?;
-    let mut clock = parts.next()?.split(':').map(|n| n.parse::<u64>().ok());
-    let (h, m, s) = (clock.next()??, clock.next()??, clock.next()??);
-    if parts.next()? != "GMT" {
-        return None;
-    }
-    let days = days_from_civil(year, month, day);
-    u64::try_from(days * 86_400)
-        .ok()
-        .map(|d| d + h * 3600 + m * 60 + s)
-}
-
-/// Seconds since the epoch for a `SystemTime`, as used in `Last-Modified`.
-pub fn unix_secs(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs()
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-/// (year, month, day) to days since 1970-01-01, proleptic Gregorian.
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let year = year - i64::from(month <= 2);
-    let era = year.div_euclid(400);
-    let yoe = year.rem_euclid(400);
-    let mp = i64::from((month + 9) % 12);
-    let doy = (153 * mp + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+/// Whether a file modified `mtime_secs` after the epoch is no newer than the
+/// `If-Modified-Since` date `since` (`false` when `since` is not an HTTP date).
+fn not_modified_since(mtime_secs: u64, since: &str) -> bool {
+    httpdate::parse_http_date(since).is_ok_and(|since| {
+        since
+            .duration_since(UNIX_EPOCH)
+            .is_ok_and(|since| mtime_secs <= since.as_secs())
+    })
 }
 
 /// A port on `127.0.0.1` where nothing listens (bound, then released).

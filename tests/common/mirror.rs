@@ -37,7 +37,9 @@
 //! * `UV_PYTHON_INSTALL_MIRROR` next to metadata whose URLs do not start with
 //!   the upstream prefix is an error ("A mirror was provided via
 //!   `UV_PYTHON_INSTALL_MIRROR`, but the URL does not match the expected
-//!   format"); with [`Urls::Upstream`] the mirror rewrite works.
+//!   format"); with upstream's own URLs
+//!   (`https://github.com/astral-sh/python-build-standalone/releases/download/…`)
+//!   the mirror rewrite works.
 //!
 //! # Old uv (0.5.31)
 //!
@@ -52,17 +54,12 @@
 
 use std::fs;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
-
-/// Where upstream (python-build-standalone) publishes its releases; the prefix
-/// that `UV_PYTHON_INSTALL_MIRROR` replaces.
-pub const UPSTREAM_PREFIX: &str =
-    "https://github.com/astral-sh/python-build-standalone/releases/download";
 
 /// The name of the metadata file in a mirror.
 pub const METADATA_FILE: &str = "download-metadata.json";
@@ -76,9 +73,6 @@ pub enum Urls {
     /// `<base>/<build>/<file name with %2B>`, e.g. with the test server's
     /// [`base_url`](super::http::HttpServer::base_url).
     Absolute(String),
-    /// Upstream's own URLs (`UPSTREAM_PREFIX/<build>/<file>`), as in uv's
-    /// built-in list: what `UV_PYTHON_INSTALL_MIRROR` rewrites.
-    Upstream,
 }
 
 /// The platform strings of the machine running the tests.
@@ -242,11 +236,6 @@ impl MirrorBuilder {
         }
     }
 
-    /// The mirror's root directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// Path of `download-metadata.json` in the mirror.
     pub fn metadata_path(&self) -> PathBuf {
         self.dir.join(METADATA_FILE)
@@ -274,7 +263,6 @@ impl MirrorBuilder {
                 let url = match urls {
                     Urls::Relative => rel,
                     Urls::Absolute(base) => format!("{}/{rel}", base.trim_end_matches('/')),
-                    Urls::Upstream => format!("{UPSTREAM_PREFIX}/{rel}"),
                 };
                 Entry {
                     url,

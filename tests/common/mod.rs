@@ -1,30 +1,54 @@
 //! Shared harness for the integration tests.
 //!
-//! Every integration test binary pulls this in with `mod common;` and uses the
-//! parts it needs, so each test reads like a story:
+//! The one integration-test binary (`tests/it/main.rs`) compiles this once, as
+//! its `common` module, and every story module uses the parts it needs, so
+//! each test reads like a story:
 //!
-//! * [`cache`]: the shim's cache as a test sees it: the metadata copy, ageing it.
+//! * [`world`]: **the start of every story**: [`World::builder`] (or the usual
+//!   [`World::scene`]) adds the real uv, a served mirror, the config naming
+//!   it, a DNS server; the [`World`] then shows what stories look at.
+//! * [`bare`]: a bare HTTP server for faults the harness server cannot show
+//!   (a closed port, a connect that never completes, an endless body).
+//! * [`cache`]: the shim's cache as a test sees it: the metadata copy, ageing
+//!   it, the cached DNS answers.
+//! * [`dns`]: a real DNS server on `127.0.0.1` with a query log.
+//! * [`doctor`]: what `uv-shim doctor --json` said.
 //! * [`env`]: a throw-away home, config, cache and `/etc/uv` for one test, and
 //!   commands aimed at the built shim (as `uv` and as `uv-shim`).
 //! * [`http`]: a real HTTP/1.1 server on `127.0.0.1` with a request log and
 //!   fault injection (stalls, truncation, error statuses, …).
 //! * [`mirror`]: a crafted Python mirror (tarballs plus
 //!   `download-metadata.json`) that the real uv accepts.
-//! * [`scene`]: the usual start (real uv, a one-build mirror named by the
-//!   system config) and the one-warning assertion.
+//! * [`mounts`]: tmpfs mounts for an unwritable or a full disk (root).
+//! * [`nginx`]: a real nginx on `127.0.0.1`, installed when missing.
+//! * [`scene`]: a served one-build mirror, what the real uv received from the
+//!   shim ([`scene::seen_by_uv`]), and the one-warning assertion.
+//! * [`skip`]: a test that cannot run here fails under CI and is a visible
+//!   skip elsewhere ([`require_root`], [`skip()`]).
+//! * [`sync`]: driving `uv-shim mirror sync` / `verify`, reading the mirror.
+//! * [`upstream`]: a fake upstream of generated downloads for `mirror sync`.
 //! * [`uv`]: the real uv, installed once from PyPI with pip.
 //!
 //! Nothing here reaches beyond `127.0.0.1`, except [`uv::real_uv`], which asks
 //! pip for the `uv` wheel.
 
-// Each test binary uses a different subset of the harness.
-#![allow(dead_code)]
-
+#[cfg(target_os = "linux")]
+pub mod bare;
 pub mod cache;
 pub mod dns;
+pub mod doctor;
 pub mod env;
 pub mod http;
 pub mod mirror;
+#[cfg(target_os = "linux")]
+pub mod mounts;
 pub mod nginx;
 pub mod scene;
+pub mod skip;
+pub mod sync;
+pub mod upstream;
 pub mod uv;
+pub mod world;
+
+pub use skip::{require_root, skip};
+pub use world::World;

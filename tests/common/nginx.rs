@@ -6,7 +6,8 @@
 //! first install attempt fails). The package would start the system service
 //! on port 80; unless a `policy-rc.d` already forbids that (as in Docker
 //! images), one is put in place for the install and removed after. Installing
-//! needs root: without it, and without nginx, the caller skips.
+//! needs root: without it, and without nginx, the caller skips
+//! ([`super::skip`]).
 //!
 //! [`Nginx::start`] runs `nginx -p <dir> -c <dir>/nginx.conf` in the
 //! foreground as one process (`master_process off`), with its own config,

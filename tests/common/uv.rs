@@ -32,14 +32,18 @@ pub const UV_NEW: &str = "0.13.9";
 /// `UV_PYTHON_INSTALL_MIRROR` applied to its built-in download list.
 pub const UV_OLD: &str = "0.5.31";
 
-/// The directory that holds the tools the tests install (`<target>/test-tools`).
-pub fn tools_dir() -> PathBuf {
+/// Cargo's target directory (`target/`, or wherever `CARGO_TARGET_DIR` put it).
+pub fn target_dir() -> PathBuf {
     // `CARGO_TARGET_TMPDIR` is `<target>/tmp` for integration tests.
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
         .parent()
         .map(Path::to_path_buf)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
-    target.join("test-tools")
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
+}
+
+/// The directory that holds the tools the tests install (`<target>/test-tools`).
+pub fn tools_dir() -> PathBuf {
+    target_dir().join("test-tools")
 }
 
 /// Path of the real uv `version`, installing it from PyPI on first use.

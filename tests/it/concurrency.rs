@@ -13,102 +13,19 @@
 //!   (the failure backoff), one warning line for the whole storm, the good
 //!   copy survives byte for byte, and the storm ends in bounded time.
 //!
-//! `tests/shim.rs` has the simple 50-call case; these add the hard ones.
+//! `shim_cache.rs` has the simple 50-call case; these add the hard ones.
 
-mod common;
+use std::process::Output;
+use std::time::Duration;
 
-use std::path::PathBuf;
-use std::process::{Child, Output, Stdio};
-use std::time::{Duration, Instant};
-
-use common::env::{TestEnv, assert_success, run, stderr, stdout};
-use common::http::{Fault, HttpServer};
-use common::mirror::{MirrorBuilder, Urls, host_python_version};
-use common::scene::{METADATA, mirror_scene};
+use crate::common::World;
+use crate::common::env::{assert_success, stderr, stdout};
+use crate::common::http::Fault;
+use crate::common::mirror::{MirrorBuilder, Urls, host_python_version};
+use crate::common::scene::METADATA;
 
 /// Calls per storm.
 const CALLS: usize = 64;
-
-/// A mirror on a harness server and the shim pointed at it.
-struct World {
-    env: TestEnv,
-    server: HttpServer,
-}
-
-impl World {
-    /// One build of the host's Python in the mirror, named by the system config.
-    fn new() -> World {
-        let (env, server) = mirror_scene();
-        World { env, server }
-    }
-
-    fn requests(&self) -> usize {
-        self.server.count(METADATA)
-    }
-
-    /// Fills the cache with a good copy; returns its bytes.
-    fn seed(&self) -> Vec<u8> {
-        assert_success(&run(self.env.uv().arg("--version")));
-        assert_eq!(self.requests(), 1);
-        self.copy()
-    }
-
-    fn copy_path(&self) -> PathBuf {
-        common::cache::metadata_copy(&self.env.cache_dir())
-    }
-
-    fn copy(&self) -> Vec<u8> {
-        std::fs::read(self.copy_path()).unwrap()
-    }
-
-    fn expire(&self) {
-        common::cache::expire(&self.env.cache_dir());
-    }
-
-    /// Starts `CALLS` calls of `uv <args>` through the shim, all at once, and
-    /// waits for them; each with how long it took. Panics after a minute.
-    fn storm(&self, args: &[&str]) -> (Vec<(Output, Duration)>, Duration) {
-        let started = Instant::now();
-        let children: Vec<(Child, Instant)> = (0..CALLS)
-            .map(|_| {
-                let child = self
-                    .env
-                    .uv()
-                    .args(args)
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .expect("spawn uv");
-                (child, Instant::now())
-            })
-            .collect();
-        let waiters: Vec<_> = children
-            .into_iter()
-            .map(|(child, at)| {
-                std::thread::spawn(move || {
-                    let output = child.wait_with_output().expect("wait for uv");
-                    (output, at.elapsed())
-                })
-            })
-            .collect();
-        let deadline = started + Duration::from_secs(60);
-        let results = waiters
-            .into_iter()
-            .map(|waiter| {
-                while !waiter.is_finished() {
-                    assert!(
-                        Instant::now() < deadline,
-                        "the storm did not end within a minute"
-                    );
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                waiter.join().unwrap()
-            })
-            .collect();
-        (results, started.elapsed())
-    }
-}
 
 /// The calls' warning lines, all together.
 fn warnings(results: &[(Output, Duration)]) -> Vec<String> {
@@ -139,17 +56,17 @@ const LIST: &[&str] = &["python", "list", "--only-downloads"];
 
 #[test]
 fn sixty_four_cold_calls_make_one_fetch_and_share_one_whole_copy() {
-    let world = World::new();
+    let world = World::scene().build();
     // Slow enough that every call arrives while the first one still fetches.
     world
-        .server
+        .server()
         .set_fault(Some(METADATA), Fault::Delay(Duration::from_millis(500)));
 
-    let (results, took) = world.storm(LIST);
+    let (results, took) = world.storm(CALLS, LIST);
     eprintln!("{CALLS} cold calls took {took:?}");
     let listings = listings(&results);
     assert_eq!(warnings(&results), Vec::<String>::new());
-    assert_eq!(world.requests(), 1);
+    assert_eq!(world.metadata_requests(), 1);
     // Every uv parsed the file it was handed, and all saw the same.
     let (major, minor, patch) = host_python_version();
     let key = format!("cpython-{major}.{minor}.{patch}-");
@@ -161,26 +78,27 @@ fn sixty_four_cold_calls_make_one_fetch_and_share_one_whole_copy() {
 
 #[test]
 fn while_a_slow_refresh_is_under_way_the_others_use_the_old_copy_at_once() {
-    let mut world = World::new();
-    world.env.set_env("UV_SHIM_HTTP_TIMEOUT", "5s");
+    let world = World::scene().http_timeout("5s").build();
     let old = world.seed();
     world.expire();
     // The mirror gains a build, and is slow to tell.
     let (major, minor, patch) = host_python_version();
-    MirrorBuilder::new(world.env.root().join("www/uv"))
+    MirrorBuilder::new(&world.mirror().dir)
         .cpython(major, minor, patch, "20250101")
         .cpython(major, minor + 1, 0, "20250101")
         .write_metadata(Urls::Relative);
     // Long enough that all 64 calls start while the refresh is under way,
     // even on a busy machine.
     let delay = Duration::from_secs(3);
-    world.server.set_fault(Some(METADATA), Fault::Delay(delay));
+    world
+        .server()
+        .set_fault(Some(METADATA), Fault::Delay(delay));
 
-    let (results, took) = world.storm(LIST);
+    let (results, took) = world.storm(CALLS, LIST);
     eprintln!("{CALLS} calls during a refresh took {took:?}");
     let listings = listings(&results);
     assert_eq!(warnings(&results), Vec::<String>::new());
-    assert_eq!(world.requests(), 2, "one seed, one refresh");
+    assert_eq!(world.metadata_requests(), 2, "one seed, one refresh");
 
     let new_build = format!("cpython-{major}.{}.0-", minor + 1);
     let (new, old_listings): (Vec<_>, Vec<_>) = results
@@ -202,13 +120,13 @@ fn while_a_slow_refresh_is_under_way_the_others_use_the_old_copy_at_once() {
     assert_eq!(parsed.as_object().unwrap().len(), 2);
 
     // The next storm is warm: no request at all.
-    let (results, _) = world.storm(&["--version"]);
+    let (results, _) = world.storm(CALLS, &["--version"]);
     assert!(
         results
             .iter()
             .all(|(o, _)| o.status.success() && o.stderr.is_empty())
     );
-    assert_eq!(world.requests(), 2);
+    assert_eq!(world.metadata_requests(), 2);
 }
 
 /// A storm against a failing mirror, from a good stale copy: uv runs
@@ -216,12 +134,12 @@ fn while_a_slow_refresh_is_under_way_the_others_use_the_old_copy_at_once() {
 /// storm's duration.
 #[track_caller]
 fn storm_against(fault: Fault, says: &str) -> Duration {
-    let world = World::new();
+    let world = World::scene().build();
     let good = world.seed();
     world.expire();
-    world.server.set_fault(Some(METADATA), fault);
+    world.server().set_fault(Some(METADATA), fault);
 
-    let (results, took) = world.storm(&["--version"]);
+    let (results, took) = world.storm(CALLS, &["--version"]);
     for (output, _) in &results {
         assert_success(output);
         assert!(stdout(output).starts_with("uv "), "{}", stdout(output));
@@ -233,20 +151,20 @@ fn storm_against(fault: Fault, says: &str) -> Duration {
         "{warnings:#?}"
     );
     assert_eq!(
-        world.requests(),
+        world.metadata_requests(),
         2,
         "one seed, one failed refresh for the whole storm"
     );
     assert_eq!(world.copy(), good);
 
     // Within the backoff window a second storm asks nothing and says nothing.
-    let (results, _) = world.storm(&["--version"]);
+    let (results, _) = world.storm(CALLS, &["--version"]);
     assert!(
         results
             .iter()
             .all(|(o, _)| o.status.success() && o.stderr.is_empty())
     );
-    assert_eq!(world.requests(), 2);
+    assert_eq!(world.metadata_requests(), 2);
     assert_eq!(world.copy(), good);
     took
 }
@@ -268,10 +186,10 @@ fn sixty_four_calls_against_a_stalled_mirror() {
 
 #[test]
 fn sixty_four_cold_calls_against_a_stalled_mirror() {
-    let world = World::new();
-    world.server.set_fault(Some(METADATA), Fault::Stall);
+    let world = World::scene().build();
+    world.server().set_fault(Some(METADATA), Fault::Stall);
 
-    let (results, took) = world.storm(&["--version"]);
+    let (results, took) = world.storm(CALLS, &["--version"]);
     eprintln!("{CALLS} cold calls against a stall took {took:?}");
     for (output, _) in &results {
         assert_success(output);
@@ -284,7 +202,7 @@ fn sixty_four_cold_calls_against_a_stalled_mirror() {
         warnings[0].contains("no complete answer within 1s"),
         "{warnings:#?}"
     );
-    assert_eq!(world.requests(), 1);
+    assert_eq!(world.metadata_requests(), 1);
     let slowest = results.iter().map(|(_, t)| *t).max().unwrap();
     assert!(slowest < Duration::from_secs(5), "{slowest:?}");
 }

@@ -1,17 +1,16 @@
 //! Proves the test harness itself: the HTTP server and its faults, the
 //! crafted mirror with the real uv, and the isolated environment.
 
-mod common;
-
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::env::{TestEnv, assert_failure, assert_success, run, stdout};
-use common::http::{Fault, HttpServer, dead_port, http_date};
-use common::mirror::{MirrorBuilder, Urls, host, host_python_version};
-use common::uv::{UV_NEW, UV_OLD, real_uv, uv_version};
+use crate::common::World;
+use crate::common::env::{SHIM_EXE, assert_failure, assert_success, run, stdout};
+use crate::common::http::{Fault, HttpServer, dead_port, http_date};
+use crate::common::mirror::{MirrorBuilder, Urls, host, host_python_version};
+use crate::common::uv::{UV_NEW, UV_OLD, real_uv, uv_version};
 
 /// How a raw exchange ended.
 #[derive(Debug, PartialEq, Eq)]
@@ -95,6 +94,9 @@ fn exchange_with_timeout(
                 break End::Timeout;
             }
             Err(e) if e.kind() == io::ErrorKind::ConnectionReset => break End::Reset,
+            // A signal cut the wait short (a socket with a read timeout is
+            // never restarted): read again.
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => panic!("read: {e}"),
         }
     };
@@ -331,10 +333,12 @@ fn dropping_the_server_releases_stalled_clients() {
 
 #[test]
 fn environment_is_minimal_and_isolated() {
-    let env = TestEnv::new()
-        .real_uv("/opt/fake-uv/bin/uv")
-        .with_env("EXTRA", "1")
-        .without_env("NO_COLOR");
+    let world = World::builder()
+        .real_uv_at("/opt/fake-uv/bin/uv")
+        .env("EXTRA", "1")
+        .without_env("NO_COLOR")
+        .build();
+    let env = &world.env;
     let output = run(&mut env.command("/usr/bin/env"));
     assert_success(&output);
     let vars = stdout(&output);
@@ -351,7 +355,7 @@ fn environment_is_minimal_and_isolated() {
     assert!(vars.lines().any(|l| l == path), "{vars}");
     assert_eq!(
         std::fs::read_link(env.uv_link()).unwrap(),
-        std::path::Path::new(common::env::SHIM_EXE)
+        std::path::Path::new(SHIM_EXE)
     );
     let uv_toml = env.write_system_file("uv.toml", "");
     assert!(env.root().join("xdg/uv/uv.toml").is_file());
@@ -363,7 +367,8 @@ fn environment_is_minimal_and_isolated() {
 fn real_uv_installs_a_crafted_build_from_the_test_server() {
     let uv = real_uv(UV_NEW);
     assert_eq!(uv_version(&uv), UV_NEW);
-    let env = TestEnv::new();
+    let world = World::builder().build();
+    let env = &world.env;
     let (major, minor, patch) = host_python_version();
     let server = HttpServer::start(env.root().join("mirror"));
     let entries = MirrorBuilder::new(env.root().join("mirror"))
@@ -409,7 +414,8 @@ fn real_uv_installs_a_crafted_build_from_the_test_server() {
 #[test]
 fn old_uv_asks_the_install_mirror_for_its_built_in_path() {
     let uv = real_uv(UV_OLD);
-    let env = TestEnv::new();
+    let world = World::builder().build();
+    let env = &world.env;
     let server = HttpServer::start(env.root().join("mirror"));
     let output = run(env
         .command(&uv)

@@ -3,12 +3,11 @@
 //! The script's build step is skipped with `--binary` (the test binary is
 //! already built); everything else runs as a user would run it.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::env::{SHIM_EXE, TestEnv, assert_success, run, stdout};
-use common::uv::{UV_NEW, real_uv};
+use crate::common::World;
+use crate::common::env::{SHIM_EXE, TestEnv, assert_success, run, stdout};
+use crate::common::uv::{UV_NEW, real_uv};
 
 fn install(env: &TestEnv, bin: &Path) -> std::process::Output {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("install.sh");
@@ -32,7 +31,8 @@ fn recorded_config(env: &TestEnv) -> PathBuf {
 
 #[test]
 fn installs_next_to_a_real_uv_without_losing_it_and_is_idempotent() {
-    let env = TestEnv::new();
+    let world = World::builder().build();
+    let env = &world.env;
     let bin = env.root().join("local-bin");
     std::fs::create_dir_all(&bin).unwrap();
     // A real uv where the link must go, as uv's own installer leaves it.
@@ -41,7 +41,7 @@ fn installs_next_to_a_real_uv_without_losing_it_and_is_idempotent() {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(bin.join("uv"), std::fs::Permissions::from_mode(0o755)).unwrap();
 
-    let output = install(&env, &bin);
+    let output = install(env, &bin);
     assert_success(&output);
     let said = stdout(&output);
     assert!(said.contains("moved the real uv"), "{said}");
@@ -50,7 +50,7 @@ fn installs_next_to_a_real_uv_without_losing_it_and_is_idempotent() {
         std::fs::read_link(bin.join("uv")).unwrap(),
         PathBuf::from("uv-shim")
     );
-    let config = recorded_config(&env);
+    let config = recorded_config(env);
     let recorded = std::fs::read_to_string(&config).unwrap();
     assert_eq!(
         recorded,
@@ -65,7 +65,7 @@ fn installs_next_to_a_real_uv_without_losing_it_and_is_idempotent() {
     assert!(stdout(&through).starts_with(&format!("uv {UV_NEW}")));
 
     // Again: nothing moves, nothing is recorded twice, the real uv is still there.
-    let output = install(&env, &bin);
+    let output = install(env, &bin);
     assert_success(&output);
     assert!(!stdout(&output).contains("moved"), "{}", stdout(&output));
     assert_eq!(std::fs::read_to_string(&config).unwrap(), recorded);
@@ -74,7 +74,8 @@ fn installs_next_to_a_real_uv_without_losing_it_and_is_idempotent() {
 
 #[test]
 fn a_real_uv_later_on_path_needs_no_record() {
-    let env = TestEnv::new();
+    let world = World::builder().build();
+    let env = &world.env;
     let bin = env.root().join("local-bin");
     let uv = real_uv(UV_NEW);
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("install.sh");
@@ -97,6 +98,6 @@ fn a_real_uv_later_on_path_needs_no_record() {
         "{}",
         stdout(&output)
     );
-    assert!(!recorded_config(&env).exists());
+    assert!(!recorded_config(env).exists());
     assert!(bin.join("uv-shim").is_file());
 }

@@ -12,30 +12,29 @@
 //! * when the mirror publishes a new document, the conditional request gets
 //!   `200` and uv sees the new build.
 //!
-//! It skips, saying why, only when nginx is missing and cannot be installed
-//! (not root).
-
-#![cfg(unix)]
-
-mod common;
+//! When nginx is missing and cannot be installed (not root), it fails under
+//! CI and is a visible skip elsewhere ([`crate::common::skip`]).
 
 use std::time::Duration;
 
-use common::env::{TestEnv, assert_success, run, stderr};
-use common::mirror::{MirrorBuilder, Urls, host_python_version};
-use common::nginx::{Hit, Nginx, nginx};
-use common::uv::{UV_NEW, real_uv};
+use crate::common::World;
+use crate::common::cache::metadata_copy;
+use crate::common::env::{assert_success, run, stderr};
+use crate::common::mirror::{MirrorBuilder, Urls, host_python_version};
+use crate::common::nginx::{Hit, Nginx, nginx};
+use crate::common::uv::UV_NEW;
 
 #[test]
 fn nginx_serves_plus_names_and_answers_conditional_requests_with_304() {
     let binary = match nginx() {
         Ok(binary) => binary,
         Err(why) => {
-            eprintln!("skipped: {why}");
+            crate::common::skip(&why);
             return;
         }
     };
-    let env = TestEnv::new().real_uv(real_uv(UV_NEW));
+    let world = World::builder().real_uv(UV_NEW).build();
+    let env = &world.env;
     let www = env.root().join("www");
     let (major, minor, patch) = host_python_version();
     let mirror = MirrorBuilder::new(www.join("uv"))
@@ -93,7 +92,7 @@ fn nginx_serves_plus_names_and_answers_conditional_requests_with_304() {
     let etag = first[0].etag.clone().expect("nginx sends an ETag");
 
     // The TTL passes: the shim asks with nginx's ETag and gets a 304.
-    let cached = cached_json(&env);
+    let cached = metadata_copy(&env.cache_dir());
     let before = std::fs::read(&cached).unwrap();
     std::thread::sleep(Duration::from_millis(1100));
     let output = run(env.uv().arg("--version"));
@@ -129,16 +128,4 @@ fn nginx_serves_plus_names_and_answers_conditional_requests_with_304() {
     assert_eq!((last.uri.as_str(), last.status), (metadata, 200));
     assert_eq!(last.if_none_match.as_deref(), Some(etag.as_str()));
     assert_ne!(std::fs::read(&cached).unwrap(), before);
-}
-
-/// The one cached metadata file.
-fn cached_json(env: &TestEnv) -> std::path::PathBuf {
-    let dir = env.cache_dir().join("metadata");
-    let mut json: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    assert_eq!(json.len(), 1, "{json:?}");
-    json.remove(0)
 }

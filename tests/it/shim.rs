@@ -1,99 +1,27 @@
-//! The shim as `uv`: discovery from config files, the validated metadata
-//! cache, the variables handed to the real uv, and the hand-over itself.
+//! The shim as `uv`: discovery from config files, the variables handed to
+//! the real uv, and the hand-over itself (exec, arguments, exit code, never
+//! itself); `doctor` and `env` as they explain it. How the metadata copy is
+//! fetched, kept and revalidated: `shim_cache.rs`.
 //!
 //! Every test runs the built binary against the real uv from PyPI and a real
 //! HTTP server on 127.0.0.1 serving a crafted mirror.
 
-mod common;
-
-use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
-use common::env::{TestEnv, assert_failure, assert_success, run, stderr, stdout};
-use common::http::{Fault, HttpServer};
-use common::mirror::{Entry, MirrorBuilder, Urls, host_python, host_python_version};
-use common::uv::{UV_NEW, UV_OLD, real_uv};
-
-/// A mirror under `/uv/` on a fresh server, holding one build of the host's Python.
-struct Mirror {
-    server: HttpServer,
-    entry: Entry,
-    dir: PathBuf,
-}
-
-impl Mirror {
-    fn start(env: &TestEnv, urls: Urls) -> Mirror {
-        let (major, minor, patch) = host_python_version();
-        let root = env.root().join("www");
-        let dir = root.join("uv");
-        let server = HttpServer::start(&root);
-        let urls = match urls {
-            Urls::Absolute(_) => Urls::Absolute(server.url("/uv")),
-            other => other,
-        };
-        let entry = MirrorBuilder::new(&dir)
-            .cpython(major, minor, patch, "20250101")
-            .write_metadata(urls)
-            .remove(0);
-        Mirror { server, entry, dir }
-    }
-
-    fn base(&self) -> String {
-        self.server.url("/uv/")
-    }
-
-    fn metadata_requests(&self) -> usize {
-        self.server.count("/uv/download-metadata.json")
-    }
-
-    fn version(&self) -> String {
-        let (major, minor, patch) = self.entry.version;
-        format!("{major}.{minor}.{patch}")
-    }
-}
-
-/// The `UV_*` variables the real uv received, read back through `uv run`
-/// (uv hands its own environment to the program it runs), and the PID of
-/// the uv process.
-fn seen_by_uv(env: &TestEnv) -> (BTreeMap<String, String>, u32, u32) {
-    let script = "import os, json; print(json.dumps({'ppid': os.getppid(), 'env': {k: v for k, v in os.environ.items() if k.startswith('UV_')}}))";
-    let mut cmd = env.uv();
-    cmd.args(["run", "--no-project", "--python"])
-        .arg(&host_python().path)
-        .args(["--", "python", "-c", script]);
-    let child = cmd
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let output = child.wait_with_output().unwrap();
-    assert_success(&output);
-    let value: serde_json::Value = serde_json::from_str(stdout(&output).trim()).unwrap();
-    let vars = value["env"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
-        .collect();
-    (vars, value["ppid"].as_u64().unwrap() as u32, pid)
-}
-
-fn cached_metadata(env: &TestEnv) -> Vec<PathBuf> {
-    let dir = env.cache_dir().join("metadata");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
-        .unwrap_or_default();
-    files.retain(|p| p.extension().is_some_and(|e| e == "json"));
-    files
-}
+use crate::common::World;
+use crate::common::cache::metadata_copy;
+use crate::common::env::{SHIM_EXE, assert_failure, assert_success, run, stderr, stdout};
+use crate::common::scene::Mirror;
+use crate::common::uv::{UV_NEW, UV_OLD, real_uv};
 
 #[test]
 fn newest_uv_installs_from_the_mirror_named_only_in_the_system_config() {
-    let env = TestEnv::new().real_uv(real_uv(UV_NEW));
-    let mirror = Mirror::start(&env, Urls::Relative);
-    env.write_system_config(&format!("mirror = \"{}\"\n", mirror.base()));
+    let world = World::builder()
+        .real_uv(UV_NEW)
+        .mirror()
+        .named_in_system_config()
+        .build();
+    let (env, mirror) = (&world.env, world.mirror());
 
     let output = run(env.uv().args(["python", "install", &mirror.version()]));
     assert_success(&output);
@@ -109,7 +37,7 @@ fn newest_uv_installs_from_the_mirror_named_only_in_the_system_config() {
     );
     assert!(env.managed_python(&mirror.entry).exists());
     // The relative URL was resolved against the metadata URL in the cached copy.
-    let cached = std::fs::read_to_string(&cached_metadata(&env)[0]).unwrap();
+    let cached = std::fs::read_to_string(metadata_copy(&env.cache_dir())).unwrap();
     assert!(
         cached.contains(&mirror.server.url("/uv/20250101/")),
         "{cached}"
@@ -118,17 +46,18 @@ fn newest_uv_installs_from_the_mirror_named_only_in_the_system_config() {
 
 #[test]
 fn uv_gets_the_cached_metadata_and_is_execd_in_place() {
-    let env = TestEnv::new().real_uv(real_uv(UV_NEW));
-    let mirror = Mirror::start(&env, Urls::Relative);
+    let world = World::builder().real_uv(UV_NEW).mirror().build();
+    let (env, mirror) = (&world.env, world.mirror());
     env.write_user_config(&format!(
         "mirror = \"{}\"\nindex-url = \"{}\"\n",
         mirror.base(),
         mirror.server.url("/simple")
     ));
 
-    let (vars, uv_pid, shim_pid) = seen_by_uv(&env);
+    let seen = world.seen_by_uv();
     // exec: the uv that ran python is the very process the test started.
-    assert_eq!(uv_pid, shim_pid);
+    assert_eq!(seen.uv_pid, seen.started_pid);
+    let vars = seen.vars;
     let json = PathBuf::from(&vars["UV_PYTHON_DOWNLOADS_JSON_URL"]);
     assert!(json.starts_with(env.cache_dir()), "{json:?}");
     assert_eq!(vars["UV_DEFAULT_INDEX"], mirror.server.url("/simple"));
@@ -139,9 +68,12 @@ fn uv_gets_the_cached_metadata_and_is_execd_in_place() {
 
 #[test]
 fn old_uv_gets_the_mirror_variables_and_asks_the_mirror() {
-    let env = TestEnv::new().real_uv(real_uv(UV_OLD));
-    let mirror = Mirror::start(&env, Urls::Relative);
-    env.write_system_config(&format!("mirror = \"{}\"\n", mirror.base()));
+    let world = World::builder()
+        .real_uv(UV_OLD)
+        .mirror()
+        .named_in_system_config()
+        .build();
+    let (env, mirror) = (&world.env, world.mirror());
 
     // uv 0.5.31 only knows its built-in list; it asks the mirror for the
     // build that list names (which our crafted mirror does not hold).
@@ -164,7 +96,7 @@ fn old_uv_gets_the_mirror_variables_and_asks_the_mirror() {
     // The old uv cannot read metadata, so the shim fetched none.
     assert_eq!(mirror.metadata_requests(), 0);
 
-    let (vars, _, _) = seen_by_uv(&env);
+    let vars = world.seen_by_uv().vars;
     assert_eq!(
         vars["UV_PYTHON_INSTALL_MIRROR"],
         mirror.base().trim_end_matches('/')
@@ -178,9 +110,12 @@ fn old_uv_gets_the_mirror_variables_and_asks_the_mirror() {
 #[test]
 fn arguments_output_and_exit_code_are_uvs_own() {
     let uv = real_uv(UV_NEW);
-    let env = TestEnv::new().real_uv(&uv);
-    let mirror = Mirror::start(&env, Urls::Relative);
-    env.write_system_config(&format!("mirror = \"{}\"\n", mirror.base()));
+    let world = World::builder()
+        .real_uv(UV_NEW)
+        .mirror()
+        .named_in_system_config()
+        .build();
+    let env = &world.env;
 
     let through = run(env.uv().arg("--version"));
     let direct = run(env.command(&uv).arg("--version"));
@@ -195,136 +130,9 @@ fn arguments_output_and_exit_code_are_uvs_own() {
 }
 
 #[test]
-fn a_warm_call_touches_no_network() {
-    let env = TestEnv::new().real_uv(real_uv(UV_NEW));
-    let mirror = Mirror::start(&env, Urls::Relative);
-    env.write_system_config(&format!("mirror = \"{}\"\n", mirror.base()));
-
-    assert_success(&run(env.uv().arg("--version")));
-    assert_eq!(mirror.metadata_requests(), 1);
-    for _ in 0..3 {
-        assert_success(&run(env.uv().arg("--version")));
-    }
-    assert_eq!(mirror.server.requests().len(), 1);
-}
-
-#[test]
-fn a_stale_copy_is_revalidated_with_a_conditional_request() {
-    let env = TestEnv::new().real_uv(real_uv(UV_NEW));
-    let mirror = Mirror::start(&env, Urls::Relative);
-    env.write_system_config(&format!("mirror = \"{}\"\nttl = \"1s\"\n", mirror.base()));
-
-    assert_success(&run(env.uv().arg("--version")));
-    let file = cached_metadata(&env).remove(0);
-    let before = std::fs::read(&file).unwrap();
-    std::thread::sleep(Duration::from_millis(1100));
-    let output = run(env.uv().arg("--version"));
-    assert_success(&output);
-    assert_eq!(stderr(&output), "");
-
-    let log = mirror.server.requests();
-    assert_eq!(log.len(), 2, "{log:#?}");
-    assert!(log[1].if_none_match.is_some(), "{log:#?}");
-    assert_eq!(log[1].status, Some(304));
-    assert_eq!(std::fs::read(&file).unwrap(), before);
-}
-
-#[test]
-fn a_bad_answer_never_replaces_the_good_copy() {
-    let env = TestEnv::new().real_uv(real_uv(UV_NEW));
-    let mirror = Mirror::start(&env, Urls::Relative);
-    env.write_system_config(&format!("mirror = \"{}\"\n", mirror.base()));
-    assert_success(&run(env.uv().arg("--version")));
-    let file = cached_metadata(&env).remove(0);
-    let good = std::fs::read(&file).unwrap();
-
-    // The mirror now serves an entry with a bad checksum: refresh refuses it by name.
-    let mut doc = MirrorBuilder::new(&mirror.dir)
-        .cpython(3, 12, 1, "20250101")
-        .metadata_json(&Urls::Relative);
-    let key = doc.as_object().unwrap().keys().next().unwrap().clone();
-    doc[&key]["sha256"] = "not-a-hash".into();
-    mirror.server.set_fault(
-        Some("/uv/download-metadata.json"),
-        Fault::Body(doc.to_string().into_bytes()),
-    );
-    let output = run(env.shim().arg("refresh"));
-    assert_failure(&output);
-    let message = stderr(&output);
-    assert!(
-        message.contains(&format!("`{key}`")) && message.contains("`sha256`"),
-        "{message}"
-    );
-    assert_eq!(std::fs::read(&file).unwrap(), good);
-
-    // Not JSON at all: same story, and uv still gets the good copy.
-    mirror.server.set_fault(
-        Some("/uv/download-metadata.json"),
-        Fault::Body(b"<html>proxy login</html>".to_vec()),
-    );
-    let output = run(env.shim().arg("refresh"));
-    assert_failure(&output);
-    assert!(
-        stderr(&output).contains("not valid JSON"),
-        "{}",
-        stderr(&output)
-    );
-    assert_eq!(std::fs::read(&file).unwrap(), good);
-    let (vars, _, _) = seen_by_uv(&env);
-    assert_eq!(PathBuf::from(&vars["UV_PYTHON_DOWNLOADS_JSON_URL"]), file);
-}
-
-#[test]
-fn an_unreachable_mirror_without_cache_warns_once_and_uv_still_runs() {
-    let env = TestEnv::new().real_uv(real_uv(UV_NEW));
-    let port = common::http::dead_port();
-    env.write_system_config(&format!("mirror = \"http://127.0.0.1:{port}/uv/\"\n"));
-
-    let started = Instant::now();
-    let output = run(env.uv().arg("--version"));
-    assert_success(&output);
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        started.elapsed()
-    );
-    let warning = stderr(&output);
-    assert_eq!(warning.lines().count(), 1, "{warning}");
-    assert!(
-        warning.starts_with("uv-shim: warning:") && warning.contains(&port.to_string()),
-        "{warning}"
-    );
-    assert!(stdout(&output).starts_with("uv "));
-
-    // The failure is remembered: the next call does not wait on the dead mirror again.
-    let output = run(env.uv().arg("--version"));
-    assert_success(&output);
-    assert_eq!(stderr(&output), "");
-}
-
-#[test]
-fn a_mirror_that_never_answers_costs_a_bounded_delay() {
-    let env = TestEnv::new()
-        .real_uv(real_uv(UV_NEW))
-        .with_env("UV_SHIM_HTTP_TIMEOUT", "1s");
-    let mirror = Mirror::start(&env, Urls::Relative);
-    mirror.server.set_fault(None, Fault::Stall);
-    env.write_system_config(&format!("mirror = \"{}\"\n", mirror.base()));
-
-    let started = Instant::now();
-    let output = run(env.uv().arg("--version"));
-    assert_success(&output);
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "{:?}",
-        started.elapsed()
-    );
-    assert!(stderr(&output).contains("within 1s"), "{}", stderr(&output));
-}
-
-#[test]
 fn a_malformed_config_names_file_line_and_key_and_uv_still_runs() {
-    let env = TestEnv::new().real_uv(real_uv(UV_NEW));
+    let world = World::builder().real_uv(UV_NEW).build();
+    let env = &world.env;
     let path = env.write_user_config("# mirror settings\nttl = 5\n");
 
     let output = run(env.uv().arg("--version"));
@@ -350,11 +158,13 @@ fn a_malformed_config_names_file_line_and_key_and_uv_still_runs() {
 
 #[test]
 fn variables_the_user_set_are_never_overwritten() {
-    let env = TestEnv::new()
-        .real_uv(real_uv(UV_NEW))
-        .with_env("UV_PYTHON_DOWNLOADS_JSON_URL", "/my/own.json")
-        .with_env("UV_DEFAULT_INDEX", "https://mine.example/simple");
-    let mirror = Mirror::start(&env, Urls::Relative);
+    let world = World::builder()
+        .real_uv(UV_NEW)
+        .env("UV_PYTHON_DOWNLOADS_JSON_URL", "/my/own.json")
+        .env("UV_DEFAULT_INDEX", "https://mine.example/simple")
+        .mirror()
+        .build();
+    let (env, mirror) = (&world.env, world.mirror());
     env.write_system_config(&format!(
         "mirror = \"{}\"\nindex-url = \"https://corp.example/simple\"\n",
         mirror.base()
@@ -376,14 +186,21 @@ fn variables_the_user_set_are_never_overwritten() {
         .map(|v| v["name"].as_str().unwrap())
         .collect();
     assert_eq!(kept, ["UV_PYTHON_DOWNLOADS_JSON_URL", "UV_DEFAULT_INDEX"]);
+
+    // What the real uv receives: the user's values, and nothing of the mirror.
+    let vars = world.seen_by_uv().vars;
+    assert_eq!(vars["UV_PYTHON_DOWNLOADS_JSON_URL"], "/my/own.json");
+    assert_eq!(vars["UV_DEFAULT_INDEX"], "https://mine.example/simple");
+    assert!(!vars.contains_key("UV_PYTHON_INSTALL_MIRROR"), "{vars:?}");
+    assert_eq!(mirror.metadata_requests(), 0);
 }
 
 #[test]
 fn uvs_own_mirror_setting_gets_metadata_with_the_upstream_prefix() {
     // uv itself reads etc/uv.toml (XDG_CONFIG_DIRS) and applies its mirror to
     // every download URL; handing it mirror URLs would make uv fail.
-    let env = TestEnv::new().real_uv(real_uv(UV_NEW));
-    let mirror = Mirror::start(&env, Urls::Relative);
+    let world = World::builder().real_uv(UV_NEW).mirror().build();
+    let (env, mirror) = (&world.env, world.mirror());
     env.write_system_file(
         "uv.toml",
         &format!("python-install-mirror = \"{}\"\n", mirror.base()),
@@ -398,7 +215,7 @@ fn uvs_own_mirror_setting_gets_metadata_with_the_upstream_prefix() {
             .count(&format!("/uv/{}", mirror.entry.rel_path)),
         1
     );
-    let cached = std::fs::read_to_string(&cached_metadata(&env)[0]).unwrap();
+    let cached = std::fs::read_to_string(metadata_copy(&env.cache_dir())).unwrap();
     assert!(
         cached.contains(
             "https://github.com/astral-sh/python-build-standalone/releases/download/20250101/"
@@ -412,8 +229,11 @@ fn uvs_own_mirror_setting_gets_metadata_with_the_upstream_prefix() {
 
 #[test]
 fn a_static_metadata_file_is_validated_and_handed_over() {
-    let env = TestEnv::new().real_uv(real_uv(UV_NEW));
-    let mirror = Mirror::start(&env, Urls::Absolute(String::new()));
+    let world = World::builder()
+        .real_uv(UV_NEW)
+        .mirror_with_absolute_urls()
+        .build();
+    let (env, mirror) = (&world.env, world.mirror());
     let text = std::fs::read_to_string(mirror.dir.join("download-metadata.json")).unwrap();
     env.write_system_file("download-metadata.json", &text);
 
@@ -431,13 +251,14 @@ fn a_static_metadata_file_is_validated_and_handed_over() {
     let output = run(env.uv().arg("--version"));
     assert_success(&output);
     assert!(stderr(&output).contains("`arch`"), "{}", stderr(&output));
-    let (vars, _, _) = seen_by_uv(&env);
+    let vars = world.seen_by_uv().vars;
     assert!(vars.contains_key("UV_PYTHON_DOWNLOADS_JSON_URL"));
 }
 
 #[test]
 fn the_shim_never_execs_itself() {
-    let mut env = TestEnv::new();
+    let mut world = World::builder().build();
+    let env = &mut world.env;
     // Only the shim on PATH (whatever uv this machine has elsewhere).
     env.set_env("PATH", env.bin_dir());
     let output = run(env.uv().arg("--version"));
@@ -461,7 +282,7 @@ fn the_shim_never_execs_itself() {
     // Pointed at a copy of itself: the copy notices it was exec'd by a shim.
     let copy = env.root().join("copy/uv");
     std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
-    std::fs::copy(common::env::SHIM_EXE, &copy).unwrap();
+    std::fs::copy(SHIM_EXE, &copy).unwrap();
     env.set_env("UV_SHIM_REAL_UV", &copy);
     let output = run(env.uv().arg("--version"));
     assert_eq!(output.status.code(), Some(2));
@@ -474,13 +295,15 @@ fn the_shim_never_execs_itself() {
 
 #[test]
 fn disabled_means_pure_pass_through() {
-    let env = TestEnv::new()
-        .real_uv(real_uv(UV_NEW))
-        .with_env("UV_SHIM_DISABLE", "1");
-    let mirror = Mirror::start(&env, Urls::Relative);
-    env.write_system_config(&format!("mirror = \"{}\"\n", mirror.base()));
+    let world = World::builder()
+        .real_uv(UV_NEW)
+        .env("UV_SHIM_DISABLE", "1")
+        .mirror()
+        .named_in_system_config()
+        .build();
+    let mirror = world.mirror();
 
-    let (vars, _, _) = seen_by_uv(&env);
+    let vars = world.seen_by_uv().vars;
     assert!(
         !vars.contains_key("UV_PYTHON_DOWNLOADS_JSON_URL"),
         "{vars:?}"
@@ -491,8 +314,8 @@ fn disabled_means_pure_pass_through() {
 
 #[test]
 fn no_mirror_anywhere_is_pass_through() {
-    let env = TestEnv::new().real_uv(real_uv(UV_NEW));
-    let (vars, _, _) = seen_by_uv(&env);
+    let world = World::builder().real_uv(UV_NEW).build();
+    let vars = world.seen_by_uv().vars;
     for name in [
         "UV_PYTHON_DOWNLOADS_JSON_URL",
         "UV_PYTHON_INSTALL_MIRROR",
@@ -505,40 +328,9 @@ fn no_mirror_anywhere_is_pass_through() {
 }
 
 #[test]
-fn fifty_parallel_calls_make_one_fetch() {
-    let env = TestEnv::new().real_uv(real_uv(UV_NEW));
-    let mirror = Mirror::start(&env, Urls::Relative);
-    mirror.server.set_fault(
-        Some("/uv/download-metadata.json"),
-        Fault::Delay(Duration::from_millis(300)),
-    );
-    env.write_system_config(&format!("mirror = \"{}\"\n", mirror.base()));
-
-    let children: Vec<_> = (0..50)
-        .map(|_| {
-            env.uv()
-                .arg("--version")
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    for child in children {
-        let output = child.wait_with_output().unwrap();
-        assert_success(&output);
-        assert_eq!(stderr(&output), "");
-    }
-    assert_eq!(mirror.metadata_requests(), 1);
-    let cached = cached_metadata(&env);
-    assert_eq!(cached.len(), 1);
-    let _: serde_json::Value = serde_json::from_slice(&std::fs::read(&cached[0]).unwrap()).unwrap();
-}
-
-#[test]
 fn doctor_explains_itself_and_hides_credentials() {
-    let env = TestEnv::new().real_uv(real_uv(UV_NEW));
-    let mirror = Mirror::start(&env, Urls::Relative);
+    let world = World::builder().real_uv(UV_NEW).mirror().build();
+    let (env, mirror) = (&world.env, world.mirror());
     let with_password = mirror.base().replace("http://", "http://alice:s3cret@");
     env.write_system_config(&format!(
         "mirror = \"{with_password}\"\nindex-url = \"https://bob:hunter2@idx.example/simple\"\n"
@@ -606,20 +398,20 @@ fn doctor_explains_itself_and_hides_credentials() {
 
 #[test]
 fn env_prints_variables_a_shell_can_eval() {
-    let env = TestEnv::new().real_uv(real_uv(UV_NEW));
-    let mirror = Mirror::start(&env, Urls::Relative);
+    let world = World::builder().real_uv(UV_NEW).mirror().build();
+    let (env, mirror) = (&world.env, world.mirror());
     env.write_system_config(&format!(
         "mirror = \"{}\"\nastral-mirror = \"https://it's.example/astral\"\n",
         mirror.base()
     ));
     let script = format!(
         "eval \"$('{}' env)\" && printf '%s\\n' \"$UV_PYTHON_DOWNLOADS_JSON_URL\" \"$UV_ASTRAL_MIRROR_URL\"",
-        common::env::SHIM_EXE
+        SHIM_EXE
     );
     let output = run(env.command("sh").args(["-c", &script]));
     assert_success(&output);
     let lines: Vec<String> = stdout(&output).lines().map(str::to_string).collect();
-    assert_eq!(PathBuf::from(&lines[0]), cached_metadata(&env)[0]);
+    assert_eq!(PathBuf::from(&lines[0]), metadata_copy(&env.cache_dir()));
     assert_eq!(lines[1], "https://it's.example/astral");
 
     for shell in ["fish", "powershell", "json"] {
@@ -633,25 +425,24 @@ fn env_prints_variables_a_shell_can_eval() {
 
 #[test]
 fn an_edited_config_takes_effect_on_the_next_call() {
-    let env = TestEnv::new().real_uv(real_uv(UV_NEW));
-    let first = Mirror::start(&env, Urls::Relative);
+    let world = World::builder().real_uv(UV_NEW).mirror().build();
+    let (env, first) = (&world.env, world.mirror());
     env.write_system_config(&format!("mirror = \"{}\"\n", first.base()));
-    let (vars, _, _) = seen_by_uv(&env);
+    let vars = world.seen_by_uv().vars;
     let first_copy = vars["UV_PYTHON_DOWNLOADS_JSON_URL"].clone();
     // Warm: nothing more is asked of the first mirror.
-    seen_by_uv(&env);
+    world.seen_by_uv();
     assert_eq!(first.server.requests().len(), 1);
 
-    let second_env = TestEnv::new();
-    let second = Mirror::start(&second_env, Urls::Relative);
+    let second = Mirror::relative(env.root().join("second"), "uv");
     env.write_system_config(&format!("mirror = \"{}\"\n", second.base()));
-    let (vars, _, _) = seen_by_uv(&env);
+    let vars = world.seen_by_uv().vars;
     assert_eq!(second.metadata_requests(), 1);
     assert_ne!(vars["UV_PYTHON_DOWNLOADS_JSON_URL"], first_copy);
 
     // A user config appearing later wins over the system config at once.
     env.write_user_config(&format!("mirror = \"{}\"\n", first.base()));
-    let (vars, _, _) = seen_by_uv(&env);
+    let vars = world.seen_by_uv().vars;
     assert_eq!(vars["UV_PYTHON_DOWNLOADS_JSON_URL"], first_copy);
 }
 
@@ -659,18 +450,17 @@ fn an_edited_config_takes_effect_on_the_next_call() {
 fn a_uv_installed_earlier_on_path_is_used_on_the_next_call() {
     let new_uv = real_uv(UV_NEW);
     let earlier = tempfile::tempdir().unwrap();
-    let mut env = TestEnv::new();
+    let mut world = World::builder().mirror().named_in_system_config().build();
     let path = format!(
         "{}:{}:{}:/usr/bin:/bin",
-        env.bin_dir().display(),
+        world.env.bin_dir().display(),
         earlier.path().display(),
         new_uv.parent().unwrap().display()
     );
-    env.set_env("PATH", &path);
-    let mirror = Mirror::start(&env, Urls::Relative);
-    env.write_system_config(&format!("mirror = \"{}\"\n", mirror.base()));
+    world.env.set_env("PATH", &path);
+    let (env, mirror) = (&world.env, world.mirror());
 
-    let (vars, _, _) = seen_by_uv(&env);
+    let vars = world.seen_by_uv().vars;
     assert!(
         vars.contains_key("UV_PYTHON_DOWNLOADS_JSON_URL"),
         "{vars:?}"
@@ -681,10 +471,14 @@ fn a_uv_installed_earlier_on_path_is_used_on_the_next_call() {
     let output = run(env.uv().arg("--version"));
     assert_success(&output);
     assert_eq!(stdout(&output).trim(), format!("uv {UV_OLD}"));
-    let report = run(env.shim().args(["env", "--shell", "json"]));
-    let set: serde_json::Value = serde_json::from_str(&stdout(&report)).unwrap();
+    let vars = world.seen_by_uv().vars;
     assert_eq!(
-        set["UV_PYTHON_INSTALL_MIRROR"],
+        vars["UV_PYTHON_INSTALL_MIRROR"],
         mirror.base().trim_end_matches('/')
+    );
+    // Never both schemes: the old uv does not get the metadata file.
+    assert!(
+        !vars.contains_key("UV_PYTHON_DOWNLOADS_JSON_URL"),
+        "{vars:?}"
     );
 }

@@ -14,208 +14,23 @@
 //!
 //! Tests run as root, where permission bits stop no write, so unwritable
 //! places are made with mounts (`mount -t tmpfs`), removed again on drop.
-//! Those stories run on Linux only, and skip, saying so, when not root or
-//! when mounting fails.
+//! Those stories run on Linux only. When not root, or when mounting fails,
+//! they fail under CI and are a visible skip elsewhere ([`crate::common::skip`]).
 
-mod common;
-
-use std::path::PathBuf;
-use std::process::{Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::env::{TestEnv, assert_success, run, stderr, stdout};
-use common::http::{Fault, HttpServer};
-use common::mirror::{MirrorBuilder, Urls, host_python_version};
-use common::scene::{METADATA, one_warning};
-use common::uv::{UV_NEW, real_uv};
-
-/// A mirror on a harness server and the shim pointed at it.
-struct World {
-    env: TestEnv,
-    server: HttpServer,
-    /// The shim's cache dir.
-    cache: PathBuf,
-}
-
-impl World {
-    fn new() -> World {
-        let env = TestEnv::new()
-            .real_uv(real_uv(UV_NEW))
-            .with_env("UV_SHIM_HTTP_TIMEOUT", "1s");
-        let server = HttpServer::start(env.root().join("www"));
-        let cache = env.cache_dir();
-        let world = World { env, server, cache };
-        world.publish(1);
-        world
-            .env
-            .write_system_config(&format!("mirror = \"{}\"\n", world.server.url("/uv/")));
-        world
-    }
-
-    /// The mirror publishes `builds` builds (1 or more) of the host's Python line.
-    fn publish(&self, builds: u32) {
-        let (major, minor, patch) = host_python_version();
-        let mut mirror = MirrorBuilder::new(self.env.root().join("www/uv"));
-        for extra in 0..builds {
-            mirror = mirror.cpython(major, minor + extra, patch, "20250101");
-        }
-        mirror.write_metadata(Urls::Relative);
-    }
-
-    fn requests(&self) -> usize {
-        self.server.count(METADATA)
-    }
-
-    /// Moves the cache dir to `dir` (`UV_SHIM_CACHE_DIR`).
-    fn set_cache_dir(&mut self, dir: PathBuf) {
-        self.env.set_env("UV_SHIM_CACHE_DIR", &dir);
-        self.cache = dir;
-    }
-
-    /// Lets the cache dir default to `$XDG_CACHE_HOME/uv-shim` (`~/.cache/uv-shim`).
-    #[cfg(target_os = "linux")]
-    fn default_cache_dir(&mut self) {
-        self.env.unset_env("UV_SHIM_CACHE_DIR");
-        self.cache = self.env.home().join(".cache").join("uv-shim");
-    }
-
-    fn copy_path(&self) -> PathBuf {
-        common::cache::metadata_copy(&self.cache)
-    }
-
-    fn state_path(&self) -> PathBuf {
-        self.copy_path().with_extension("state")
-    }
-
-    fn copy(&self) -> Vec<u8> {
-        std::fs::read(self.copy_path()).unwrap()
-    }
-
-    /// Entries in the cached copy.
-    fn entries(&self) -> usize {
-        let value: serde_json::Value = serde_json::from_slice(&self.copy()).unwrap();
-        value.as_object().unwrap().len()
-    }
-
-    /// Fills the cache with a good copy; returns its bytes.
-    fn seed(&self) -> Vec<u8> {
-        let before = self.requests();
-        quiet(&run(self.env.uv().arg("--version")));
-        assert_eq!(self.requests(), before + 1);
-        self.copy()
-    }
-
-    fn shift_fetched(&self, shift: i64) {
-        common::cache::shift_fetched(&self.cache, shift);
-    }
-
-    fn expire(&self) {
-        common::cache::expire(&self.cache);
-    }
-
-    fn forget_warm_plan(&self) {
-        common::cache::forget_warm_plans(&self.cache);
-    }
-
-    /// The metadata file the shim hands uv (`UV_PYTHON_DOWNLOADS_JSON_URL`), if any.
-    fn handed_to_uv(&self) -> Option<PathBuf> {
-        common::scene::handed_to_uv(&self.env)
-    }
-}
-
-/// uv's own `--version`, and nothing from the shim.
-#[track_caller]
-fn quiet(output: &Output) {
-    assert_success(output);
-    assert!(stdout(output).starts_with("uv "), "{}", stdout(output));
-    assert_eq!(stderr(output), "");
-}
-
-/// File systems mounted for the stories that need an unwritable or a full
-/// one (Linux, as root).
-#[cfg(target_os = "linux")]
-mod mounts {
-    use std::path::{Path, PathBuf};
-    use std::process::Command;
-
-    /// Whether this process may mount file systems; says why not otherwise.
-    pub fn can_mount(story: &str) -> bool {
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
-            eprintln!("skipped `{story}`: it mounts a tmpfs, which needs root");
-            return false;
-        }
-        true
-    }
-
-    /// A tmpfs mounted for one story, unmounted (lazily) on drop.
-    pub struct Tmpfs {
-        path: PathBuf,
-    }
-
-    impl Tmpfs {
-        /// Mounts a tmpfs with `options` at `path` (created); `None`, saying why,
-        /// when mounting fails (e.g. a container without the capability).
-        pub fn mount(path: &Path, options: &str) -> Option<Tmpfs> {
-            std::fs::create_dir_all(path).unwrap();
-            let output = Command::new("mount")
-                .args(["-t", "tmpfs", "-o", options, "tmpfs"])
-                .arg(path)
-                .output()
-                .expect("run mount");
-            if !output.status.success() {
-                eprintln!(
-                    "skipped: cannot mount a tmpfs at {}: {}",
-                    path.display(),
-                    String::from_utf8_lossy(&output.stderr).trim()
-                );
-                return None;
-            }
-            Some(Tmpfs {
-                path: path.to_path_buf(),
-            })
-        }
-
-        /// Remounts with `options` (e.g. `remount,rw`).
-        pub fn remount(&self, options: &str) {
-            let status = Command::new("mount")
-                .args(["-o", options])
-                .arg(&self.path)
-                .status()
-                .expect("run mount");
-            assert!(
-                status.success(),
-                "remount {options} {}",
-                self.path.display()
-            );
-        }
-    }
-
-    impl Drop for Tmpfs {
-        fn drop(&mut self) {
-            let _ = Command::new("umount").arg("-l").arg(&self.path).status();
-        }
-    }
-
-    /// Writes `path` until the file system is full.
-    pub fn fill(path: &Path) {
-        use std::io::Write;
-        let mut file = std::fs::File::create(path).unwrap();
-        let chunk = [0u8; 1024];
-        while file
-            .write_all(&chunk)
-            .and_then(|()| file.sync_all())
-            .is_ok()
-        {}
-    }
-}
+use crate::common::World;
+use crate::common::env::{assert_success, run, stderr};
+use crate::common::http::Fault;
+use crate::common::scene::{METADATA, one_warning, quiet};
 
 #[cfg(target_os = "linux")]
-use mounts::{Tmpfs, can_mount, fill};
+use crate::common::mounts::{Tmpfs, can_mount, fill};
 
 #[test]
 fn a_cache_dir_that_cannot_be_a_directory() {
-    let mut world = World::new();
+    let mut world = World::scene().build();
     // The cache dir would lie under a regular file: nothing can be created there.
     let blocker = world.env.root().join("blocker");
     std::fs::write(&blocker, "not a directory").unwrap();
@@ -227,34 +42,34 @@ fn a_cache_dir_that_cannot_be_a_directory() {
         &[
             "could not get the mirror's metadata",
             "cannot write the cache file",
-            &world.cache.display().to_string(),
+            &world.cache_dir().display().to_string(),
             "Not a directory",
         ],
     );
     // Nothing can be remembered, so each call asks again and says why again.
     let output = run(world.env.uv().arg("--version"));
     one_warning(&output, &["Not a directory"]);
-    assert_eq!(world.requests(), 2);
+    assert_eq!(world.metadata_requests(), 2);
     assert_eq!(world.handed_to_uv(), None);
 
     // Heals on the next good fetch once the path is usable.
     std::fs::remove_file(&blocker).unwrap();
-    let before = world.requests();
+    let before = world.metadata_requests();
     quiet(&run(world.env.uv().arg("--version")));
-    assert_eq!(world.requests(), before + 1);
+    assert_eq!(world.metadata_requests(), before + 1);
     assert_eq!(world.handed_to_uv(), Some(world.copy_path()));
     quiet(&run(world.env.uv().arg("--version")));
-    assert_eq!(world.requests(), before + 1);
+    assert_eq!(world.metadata_requests(), before + 1);
 }
 
 #[cfg(target_os = "linux")]
 #[test]
 fn a_read_only_home() {
-    if !can_mount("a_read_only_home") {
+    if !can_mount() {
         return;
     }
     // The default cache dir, $XDG_CACHE_HOME/uv-shim = ~/.cache/uv-shim, on a read-only home.
-    let mut world = World::new();
+    let mut world = World::scene().build();
     world.default_cache_dir();
     let Some(home) = Tmpfs::mount(&world.env.home(), "ro,size=1m") else {
         return;
@@ -265,7 +80,7 @@ fn a_read_only_home() {
         &output,
         &[
             "could not get the mirror's metadata",
-            &world.cache.display().to_string(),
+            &world.cache_dir().display().to_string(),
             "Read-only file system",
         ],
     );
@@ -274,18 +89,22 @@ fn a_read_only_home() {
     home.remount("remount,rw");
     quiet(&run(world.env.uv().arg("--version")));
     assert_eq!(world.handed_to_uv(), Some(world.copy_path()));
-    let requests = world.requests();
+    let requests = world.metadata_requests();
     quiet(&run(world.env.uv().arg("--version")));
-    assert_eq!(world.requests(), requests, "a warm call asked the mirror");
+    assert_eq!(
+        world.metadata_requests(),
+        requests,
+        "a warm call asked the mirror"
+    );
 }
 
 #[cfg(target_os = "linux")]
 #[test]
 fn a_full_disk_keeps_the_good_copy_until_there_is_room() {
-    if !can_mount("a_full_disk_keeps_the_good_copy_until_there_is_room") {
+    if !can_mount() {
         return;
     }
-    let mut world = World::new();
+    let mut world = World::scene().build();
     let small = world.env.root().join("small");
     let Some(_disk) = Tmpfs::mount(&small, "size=64k") else {
         return;
@@ -294,7 +113,7 @@ fn a_full_disk_keeps_the_good_copy_until_there_is_room() {
     let good = world.seed();
 
     // The mirror publishes a bigger document; the copy goes stale; the disk fills up.
-    world.publish(2);
+    world.mirror().publish(2);
     world.expire();
     let ballast = small.join("ballast");
     fill(&ballast);
@@ -313,35 +132,35 @@ fn a_full_disk_keeps_the_good_copy_until_there_is_room() {
 
     // Room again: the next call fetches the new document and is quiet.
     std::fs::remove_file(&ballast).unwrap();
-    let before = world.requests();
+    let before = world.metadata_requests();
     quiet(&run(world.env.uv().arg("--version")));
-    assert_eq!(world.requests(), before + 1);
-    assert_eq!(world.entries(), 2);
+    assert_eq!(world.metadata_requests(), before + 1);
+    assert_eq!(world.copy_entries(), 2);
 }
 
 #[test]
 fn a_truncated_cache_file_is_never_handed_to_uv() {
-    let world = World::new();
+    let world = World::scene().build();
     let good = world.seed();
     let path = world.copy_path();
 
     // Cut in half: the shim notices (the size is in the state) and fetches again.
     std::fs::write(&path, &good[..good.len() / 2]).unwrap();
-    let before = world.requests();
+    let before = world.metadata_requests();
     let started = Instant::now();
     let output = run(world.env.uv().args(["python", "list", "--only-downloads"]));
     assert_success(&output);
     assert_eq!(stderr(&output), "");
     assert!(started.elapsed() < Duration::from_secs(2));
-    assert_eq!(world.requests(), before + 1);
+    assert_eq!(world.metadata_requests(), before + 1);
     assert_eq!(world.copy(), good);
     // A full fetch: the damaged copy's validators were not trusted.
-    let last = world.server.requests().pop().unwrap();
+    let last = world.server().requests().pop().unwrap();
     assert_eq!((last.if_none_match, last.status), (None, Some(200)));
 
     // Cut again while the mirror is down: uv runs without the damaged file.
     std::fs::write(&path, &good[..good.len() / 2]).unwrap();
-    world.server.set_fault(Some(METADATA), Fault::Status(503));
+    world.server().set_fault(Some(METADATA), Fault::Status(503));
     let output = run(world.env.uv().arg("--version"));
     one_warning(
         &output,
@@ -350,7 +169,7 @@ fn a_truncated_cache_file_is_never_handed_to_uv() {
     assert_eq!(world.handed_to_uv(), None);
 
     // Heals on the next good fetch.
-    world.server.clear_faults();
+    world.server().clear_faults();
     assert_success(&run(world.env.shim().arg("refresh")));
     assert_eq!(world.copy(), good);
     quiet(&run(world.env.uv().arg("--version")));
@@ -358,29 +177,29 @@ fn a_truncated_cache_file_is_never_handed_to_uv() {
 
 #[test]
 fn garbage_in_the_state_file_means_no_copy_until_the_next_fetch() {
-    let world = World::new();
+    let world = World::scene().build();
     let good = world.seed();
     let state = world.state_path();
 
     std::fs::write(&state, "\u{0}\u{1}garbage{\"fetched\": 3}\n").unwrap();
-    world.forget_warm_plan();
-    let before = world.requests();
+    world.forget_warm_plans();
+    let before = world.metadata_requests();
     quiet(&run(world.env.uv().arg("--version")));
-    assert_eq!(world.requests(), before + 1);
+    assert_eq!(world.metadata_requests(), before + 1);
     assert_eq!(world.copy(), good);
     let healed = std::fs::read_to_string(&state).unwrap();
     assert!(healed.starts_with("uv-shim-state 2\n"), "{healed}");
 
     // Garbage while the mirror is down: one warning, uv runs, and a fetch heals it.
     std::fs::write(&state, "uv-shim-state 2\nfetched soon\nsize many\n").unwrap();
-    world.forget_warm_plan();
-    world.server.set_fault(Some(METADATA), Fault::Status(500));
+    world.forget_warm_plans();
+    world.server().set_fault(Some(METADATA), Fault::Status(500));
     let output = run(world.env.uv().arg("--version"));
     one_warning(
         &output,
         &["could not get the mirror's metadata", "answered HTTP 500"],
     );
-    world.server.clear_faults();
+    world.server().clear_faults();
     assert_success(&run(world.env.shim().arg("refresh")));
     assert_eq!(world.copy(), good);
     assert_eq!(world.handed_to_uv(), Some(world.copy_path()));
@@ -388,18 +207,18 @@ fn garbage_in_the_state_file_means_no_copy_until_the_next_fetch() {
 
 #[test]
 fn a_copy_from_the_future_is_revalidated_not_trusted() {
-    let world = World::new();
+    let world = World::scene().build();
     world.seed();
     // The clock went back a day after the fetch: the copy is not "fresh for a day".
     world.shift_fetched(86_400);
-    let before = world.requests();
+    let before = world.metadata_requests();
     quiet(&run(world.env.uv().arg("--version")));
-    assert_eq!(world.requests(), before + 1);
-    let last = world.server.requests().pop().unwrap();
+    assert_eq!(world.metadata_requests(), before + 1);
+    let last = world.server().requests().pop().unwrap();
     assert_eq!(last.status, Some(304), "{last:?}");
 
     // A failure from the future does not stop retries for a day either.
-    world.server.set_fault(Some(METADATA), Fault::Status(500));
+    world.server().set_fault(Some(METADATA), Fault::Status(500));
     world.expire();
     let output = run(world.env.uv().arg("--version"));
     one_warning(&output, &["answered HTTP 500"]);
@@ -416,16 +235,16 @@ fn a_copy_from_the_future_is_revalidated_not_trusted() {
         &format!("failed {}", failed + 86_400),
     );
     std::fs::write(&state, future).unwrap();
-    world.server.clear_faults();
-    let before = world.requests();
+    world.server().clear_faults();
+    let before = world.metadata_requests();
     quiet(&run(world.env.uv().arg("--version")));
-    assert_eq!(world.requests(), before + 1);
+    assert_eq!(world.metadata_requests(), before + 1);
 }
 
 #[test]
 fn a_lock_left_by_a_killed_uv_does_not_block_the_next_call() {
-    let world = World::new();
-    world.server.set_fault(Some(METADATA), Fault::Stall);
+    let world = World::scene().build();
+    world.server().set_fault(Some(METADATA), Fault::Stall);
 
     // A `uv` takes the lock to fill the empty cache, meets a stalled mirror
     // (with a long time limit) and is killed with SIGKILL mid-fetch.
@@ -440,14 +259,14 @@ fn a_lock_left_by_a_killed_uv_does_not_block_the_next_call() {
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
-    while world.requests() == 0 {
+    while world.metadata_requests() == 0 {
         assert!(
             Instant::now() < deadline,
             "the victim never asked the mirror"
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-    let lock = std::fs::read_dir(world.cache.join("metadata"))
+    let lock = std::fs::read_dir(world.cache_dir().join("metadata"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .find(|p| p.extension().is_some_and(|e| e == "lock"))
@@ -475,7 +294,7 @@ fn a_lock_left_by_a_killed_uv_does_not_block_the_next_call() {
     assert!(lock.exists(), "the lock file stays behind");
 
     // The OS freed the lock with the process: the next call goes straight to the mirror.
-    world.server.clear_faults();
+    world.server().clear_faults();
     let started = Instant::now();
     quiet(&run(world.env.uv().arg("--version")));
     assert!(
@@ -483,6 +302,6 @@ fn a_lock_left_by_a_killed_uv_does_not_block_the_next_call() {
         "{:?}",
         started.elapsed()
     );
-    assert_eq!(world.requests(), 2);
+    assert_eq!(world.metadata_requests(), 2);
     assert_eq!(world.handed_to_uv(), Some(world.copy_path()));
 }

@@ -1,0 +1,26 @@
+//! The integration tests: one test binary (`cargo test --test it`), one
+//! module per story, and the shared harness of `tests/common/` compiled once.
+//!
+//! Every story runs the built `uv-shim` (as `uv` through a symlink, and as
+//! `uv-shim`) against the real uv, and against servers on 127.0.0.1 that the
+//! test starts and controls. Filter by module to run one story file, e.g.
+//! `cargo test --test it -- faults::`.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod cache_faults;
+mod concurrency;
+mod dns;
+mod dns_lookup;
+// Linux only: its bare server relies on how Linux treats a full listen queue.
+#[cfg(target_os = "linux")]
+mod faults;
+mod harness;
+mod install;
+mod mirror;
+mod mirror_downloads;
+#[cfg(unix)]
+mod nginx;
+mod shim;
+mod shim_cache;
