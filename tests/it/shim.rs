@@ -359,7 +359,7 @@ fn doctor_explains_itself_and_hides_credentials() {
             ("system config", "chosen"),
             ("uv.toml", "not set"),
             ("static metadata", "not set"),
-            ("dns", sources[5].1),
+            ("dns", "not set"),
         ]
     );
     assert_eq!(report["scheme"], "metadata");
