@@ -312,13 +312,13 @@ mod tests {
     fn an_announced_oversized_body_is_refused_unread() {
         let url =
             answering("HTTP/1.1 200 OK\r\nContent-Length: 209715200\r\nConnection: close\r\n\r\n{");
-        let started = std::time::Instant::now();
+        // Only one byte of the body exists: reading it would end in "cut
+        // short", so `TooLarge` means the header alone decided.
         let result = fetch(&url, &Validators::default(), Duration::from_secs(5));
         assert!(
             matches!(result, Err(FetchError::TooLarge { .. })),
             "{result:?}"
         );
-        assert!(started.elapsed() < Duration::from_secs(2));
     }
 
     /// A connect that never completes (a full listen queue drops the SYN)
@@ -343,14 +343,10 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         let filler = std::net::TcpStream::connect(addr).unwrap();
         let url = Url::parse(&format!("http://{addr}/m.json")).unwrap();
-        let started = std::time::Instant::now();
+        // How long that takes is measured by the fault stories
+        // (`faults::a_connect_that_never_completes_costs_the_default_two_seconds`).
         let detail = transport_detail(fetch(&url, &Validators::default(), Duration::from_secs(3)));
         assert_eq!(detail, "connection failed: not established within 2s");
-        let took = started.elapsed();
-        assert!(
-            took >= CONNECT_TIMEOUT && took < Duration::from_secs(3),
-            "{took:?}"
-        );
         drop(filler);
     }
 }
