@@ -68,7 +68,7 @@ pub enum Event {
 
 /// A download that landed in the mirror.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fetched {
+pub struct Downloaded {
     /// Its sha256, lowercase hex.
     pub sha256: String,
     /// Its size.
@@ -79,7 +79,7 @@ pub struct Fetched {
 
 /// Why a download failed.
 #[derive(Debug, Clone, thiserror::Error)]
-pub enum FetchError {
+pub enum DownloadError {
     /// The content does not have the published hash.
     #[error(
         "checksum mismatch for {url}: expected sha256 {expected}, got {actual}; removed the download"
@@ -137,21 +137,21 @@ fn tries(attempts: u32) -> String {
 enum Failed {
     /// Worth another attempt.
     Transient {
-        error: FetchError,
+        error: DownloadError,
         /// Bytes arrived before the failure.
         progressed: bool,
         /// The server asked for this pause (`Retry-After`).
         retry_after: Option<Duration>,
     },
     /// Not worth another attempt.
-    Permanent(FetchError),
+    Permanent(DownloadError),
     /// The part file cannot be continued: delete it and start over.
-    Restart(FetchError),
+    Restart(DownloadError),
 }
 
 /// Downloads files; shared by the worker threads.
 #[derive(Debug, Clone)]
-pub struct Fetcher {
+pub struct Downloader {
     client: reqwest::blocking::Client,
     retries: u32,
     backoff: Duration,
@@ -159,10 +159,10 @@ pub struct Fetcher {
     received: Arc<AtomicU64>,
 }
 
-impl Fetcher {
-    /// A fetcher that waits at most `timeout` for any answer or block of
+impl Downloader {
+    /// A downloader that waits at most `timeout` for any answer or block of
     /// data and retries transient failures `retries` times.
-    pub fn new(timeout: Duration, retries: u32, backoff: Duration) -> anyhow::Result<Fetcher> {
+    pub fn new(timeout: Duration, retries: u32, backoff: Duration) -> anyhow::Result<Downloader> {
         let client = crate::fetch::client_builder(timeout)
             .connect_timeout(CONNECT_TIMEOUT.min(timeout))
             .build()
@@ -172,7 +172,7 @@ impl Fetcher {
                     crate::fetch::chain(&err)
                 )
             })?;
-        Ok(Fetcher {
+        Ok(Downloader {
             client,
             retries,
             backoff,
@@ -181,7 +181,7 @@ impl Fetcher {
         })
     }
 
-    /// Bytes received so far by every download of this fetcher.
+    /// Bytes received so far by every download of this downloader.
     pub fn received(&self) -> u64 {
         self.received.load(Ordering::Relaxed)
     }
@@ -215,13 +215,13 @@ impl Fetcher {
 
     /// Downloads `url` to `target`, checking `expected` (when the metadata
     /// publishes a hash). `events` hears about starts and retries.
-    pub fn fetch(
+    pub fn download(
         &self,
         url: &Url,
         target: &Path,
         expected: Option<&str>,
         events: &dyn Fn(Event),
-    ) -> Result<Fetched, FetchError> {
+    ) -> Result<Downloaded, DownloadError> {
         let part = part_path(target);
         if let Some(dir) = target.parent() {
             std::fs::create_dir_all(dir).map_err(|err| io_error(dir, &err))?;
@@ -231,7 +231,7 @@ impl Fetcher {
         let mut restarted = false;
         loop {
             if interrupt::requested() {
-                return Err(FetchError::Interrupted);
+                return Err(DownloadError::Interrupted);
             }
             attempts += 1;
             let failed = match self.attempt(url, &part, events) {
@@ -245,7 +245,7 @@ impl Fetcher {
                                 restarted = true;
                                 continue;
                             }
-                            return Err(FetchError::Mismatch {
+                            return Err(DownloadError::Mismatch {
                                 url: crate::redact::url(url.as_str()),
                                 expected: expected.to_string(),
                                 actual: fetched.sha256,
@@ -259,10 +259,10 @@ impl Fetcher {
                 Err(failed) => failed,
             };
             match failed {
-                Failed::Permanent(FetchError::Status { url, status, .. }) => {
+                Failed::Permanent(DownloadError::Status { url, status, .. }) => {
                     // The file is gone upstream; a part of it is no use.
                     let _ = std::fs::remove_file(&part);
-                    return Err(FetchError::Status {
+                    return Err(DownloadError::Status {
                         url,
                         status,
                         attempts,
@@ -297,7 +297,7 @@ impl Fetcher {
                         delay,
                     });
                     if !sleep(delay) {
-                        return Err(FetchError::Interrupted);
+                        return Err(DownloadError::Interrupted);
                     }
                 }
             }
@@ -305,10 +305,15 @@ impl Fetcher {
     }
 
     /// One request: continue the part file, or start it.
-    fn attempt(&self, url: &Url, part: &Path, events: &dyn Fn(Event)) -> Result<Fetched, Failed> {
+    fn attempt(
+        &self,
+        url: &Url,
+        part: &Path,
+        events: &dyn Fn(Event),
+    ) -> Result<Downloaded, Failed> {
         let io = |path: &Path, err: std::io::Error| {
             if err.kind() == std::io::ErrorKind::Interrupted {
-                Failed::Permanent(FetchError::Interrupted)
+                Failed::Permanent(DownloadError::Interrupted)
             } else {
                 Failed::Permanent(io_error(path, &err))
             }
@@ -334,7 +339,7 @@ impl Fetcher {
         let Opened { body, from, length } = match opened {
             Open::Body(opened) => opened,
             Open::AlreadyComplete => {
-                return Ok(Fetched {
+                return Ok(Downloaded {
                     sha256: hex(&hasher.finalize()),
                     size: offset,
                     resumed_from: offset,
@@ -377,7 +382,7 @@ impl Fetcher {
         }
         // The rename comes next; make sure the bytes are on disk before it.
         file.sync_all().map_err(|err| io(part, err))?;
-        Ok(Fetched {
+        Ok(Downloaded {
             sha256: hex(&hasher.finalize()),
             size: from + received,
             resumed_from: from,
@@ -400,7 +405,10 @@ impl Fetcher {
         let mut received = 0u64;
         loop {
             if interrupt::requested() {
-                return (received, Some(Failed::Permanent(FetchError::Interrupted)));
+                return (
+                    received,
+                    Some(Failed::Permanent(DownloadError::Interrupted)),
+                );
             }
             let n = match body.read(&mut buf) {
                 Ok(0) => break,
@@ -418,7 +426,7 @@ impl Fetcher {
                 }
             };
             if let Err(err) = out.write_all(&buf[..n]) {
-                let error = FetchError::Io {
+                let error = DownloadError::Io {
                     path: format!("the partial download of {shown}"),
                     detail: err.to_string(),
                 };
@@ -447,7 +455,7 @@ impl Fetcher {
             request = request.header(reqwest::header::RANGE, format!("bytes={offset}-"));
         }
         let response = request.send().map_err(|err| Failed::Transient {
-            error: FetchError::Transport {
+            error: DownloadError::Transport {
                 url: shown.clone(),
                 detail: crate::fetch::describe(&err, self.timeout),
                 attempts: 1,
@@ -509,14 +517,14 @@ impl Fetcher {
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| v.trim().parse::<u64>().ok())
                     .map(Duration::from_secs),
-                error: FetchError::Status {
+                error: DownloadError::Status {
                     url: shown,
                     status,
                     attempts: 1,
                 },
                 progressed: false,
             }),
-            _ => Err(Failed::Permanent(FetchError::Status {
+            _ => Err(Failed::Permanent(DownloadError::Status {
                 url: shown,
                 status,
                 attempts: 1,
@@ -544,14 +552,14 @@ enum Open {
 fn open_file(url: &Url, offset: u64) -> Result<Open, Failed> {
     let shown = crate::redact::url(url.as_str());
     let path = url.to_file_path().map_err(|()| {
-        Failed::Permanent(FetchError::Transport {
+        Failed::Permanent(DownloadError::Transport {
             url: shown.clone(),
             detail: "not a local path".into(),
             attempts: 1,
         })
     })?;
     let mut file = File::open(&path).map_err(|err| {
-        Failed::Permanent(FetchError::Transport {
+        Failed::Permanent(DownloadError::Transport {
             url: shown.clone(),
             detail: format!("cannot read {}: {err}", path.display()),
             attempts: 1,
@@ -568,7 +576,7 @@ fn open_file(url: &Url, offset: u64) -> Result<Open, Failed> {
         return Ok(Open::AlreadyComplete);
     }
     file.seek(SeekFrom::Start(offset)).map_err(|err| {
-        Failed::Permanent(FetchError::Transport {
+        Failed::Permanent(DownloadError::Transport {
             url: shown,
             detail: err.to_string(),
             attempts: 1,
@@ -593,7 +601,7 @@ fn content_length(response: &reqwest::blocking::Response) -> Option<u64> {
 
 fn transient(shown: &str, detail: String) -> Failed {
     Failed::Transient {
-        error: FetchError::Transport {
+        error: DownloadError::Transport {
             url: shown.to_string(),
             detail,
             attempts: 1,
@@ -605,21 +613,21 @@ fn transient(shown: &str, detail: String) -> Failed {
 
 /// The part file cannot be continued: start over.
 fn restart(shown: &str, detail: &str) -> Failed {
-    Failed::Restart(FetchError::Transport {
+    Failed::Restart(DownloadError::Transport {
         url: shown.to_string(),
         detail: format!("{detail}; starting over"),
         attempts: 1,
     })
 }
 
-fn with_attempts(error: FetchError, attempts: u32) -> FetchError {
+fn with_attempts(error: DownloadError, attempts: u32) -> DownloadError {
     match error {
-        FetchError::Status { url, status, .. } => FetchError::Status {
+        DownloadError::Status { url, status, .. } => DownloadError::Status {
             url,
             status,
             attempts,
         },
-        FetchError::Transport { url, detail, .. } => FetchError::Transport {
+        DownloadError::Transport { url, detail, .. } => DownloadError::Transport {
             url,
             detail,
             attempts,
@@ -628,8 +636,8 @@ fn with_attempts(error: FetchError, attempts: u32) -> FetchError {
     }
 }
 
-fn io_error(path: &Path, err: &std::io::Error) -> FetchError {
-    FetchError::Io {
+fn io_error(path: &Path, err: &std::io::Error) -> DownloadError {
+    DownloadError::Io {
         path: path.display().to_string(),
         detail: err.to_string(),
     }

@@ -13,21 +13,21 @@ use crate::metadata::{MetadataError, Rewrite};
 /// A Python version as an entry states it: `major.minor.patch` plus an
 /// optional pre-release tag (`rc2`, `b1`, `a3`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Version {
+pub struct PythonVersion {
     /// `(major, minor, patch)`.
     pub release: (u64, u64, u64),
     /// The pre-release tag; empty for a final release.
     pub pre: String,
 }
 
-impl Version {
+impl PythonVersion {
     /// Whether this is a pre-release.
     pub fn is_pre(&self) -> bool {
         !self.pre.is_empty()
     }
 }
 
-impl std::fmt::Display for Version {
+impl std::fmt::Display for PythonVersion {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let (major, minor, patch) = self.release;
         write!(f, "{major}.{minor}.{patch}{}", self.pre)
@@ -54,7 +54,7 @@ pub fn compare_pre(a: &str, b: &str) -> Ordering {
     key(a).cmp(&key(b))
 }
 
-impl Ord for Version {
+impl Ord for PythonVersion {
     fn cmp(&self, other: &Self) -> Ordering {
         self.release
             .cmp(&other.release)
@@ -62,7 +62,7 @@ impl Ord for Version {
     }
 }
 
-impl PartialOrd for Version {
+impl PartialOrd for PythonVersion {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
@@ -76,7 +76,7 @@ pub struct Download {
     /// `cpython`, `pypy`, `graalpy`, `pyodide`.
     pub name: String,
     /// The Python version.
-    pub version: Version,
+    pub version: PythonVersion,
     /// uv's `os`.
     pub os: String,
     /// `arch.family`, with `_<arch.variant>` when there is one (`x86_64_v3`).
@@ -139,7 +139,7 @@ fn from_validated(key: String, raw: Map<String, Value>) -> Download {
     let name = text(&raw, "name").unwrap_or_default();
     let build = text(&raw, "build").or_else(|| derive_build(&name, &url));
     Download {
-        version: Version {
+        version: PythonVersion {
             release: (number("major"), number("minor"), number("patch")),
             pre: text(&raw, "prerelease").unwrap_or_default(),
         },
@@ -207,8 +207,8 @@ pub fn compare_builds(a: Option<&str>, b: Option<&str>) -> Ordering {
 mod tests {
     use super::*;
 
-    fn v(major: u64, minor: u64, patch: u64, pre: &str) -> Version {
-        Version {
+    fn v(major: u64, minor: u64, patch: u64, pre: &str) -> PythonVersion {
+        PythonVersion {
             release: (major, minor, patch),
             pre: pre.into(),
         }

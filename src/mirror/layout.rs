@@ -147,13 +147,13 @@ pub fn rel_path_for(download: &Download) -> Result<RelPath, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mirror::entry::Version;
+    use crate::mirror::entry::PythonVersion;
 
     fn download(name: &str, url: &str, build: Option<&str>) -> Download {
         Download {
             key: "k".into(),
             name: name.into(),
-            version: Version {
+            version: PythonVersion {
                 release: (3, 12, 8),
                 pre: String::new(),
             },

@@ -23,13 +23,13 @@ use anyhow::Context;
 use indicatif::HumanBytes;
 use url::Url;
 
-use super::download::{Event, FetchError, Fetched, Fetcher, PART_SUFFIX};
+use super::download::{DownloadError, Downloaded, Downloader, Event, PART_SUFFIX};
 use super::entry::{self, compare_builds};
 use super::layout::{self, RelPath};
 use super::manifest::{Manifest, STATE_DIR, Stamp, hash_file};
 use super::progress::{self, Progress};
 use super::select::{self, Filters, Pattern};
-use super::write::{self, Chosen, Placed};
+use super::write::{self, ListedEntry, Placed};
 use super::{SyncArgs, UsageError, interrupt};
 use crate::urls::METADATA_FILE;
 
@@ -43,7 +43,7 @@ const GRACE: Duration = Duration::from_secs(1);
 
 /// The resolved settings of one sync.
 #[derive(Debug)]
-struct Settings {
+struct SyncOptions {
     /// The mirror folder, absolute.
     dest: PathBuf,
     /// The upstream list.
@@ -74,7 +74,7 @@ fn parse_from(text: &str) -> Result<Url, UsageError> {
     Url::from_file_path(&path).map_err(|()| bad("not a usable path".into()))
 }
 
-fn settings(args: SyncArgs) -> anyhow::Result<Settings> {
+fn settings(args: SyncArgs) -> anyhow::Result<SyncOptions> {
     let from = parse_from(&args.from)?;
     if args.offline && from.scheme() != "file" {
         return Err(UsageError(format!(
@@ -95,7 +95,7 @@ fn settings(args: SyncArgs) -> anyhow::Result<Settings> {
         .or_else(|_| std::path::absolute(&args.dest))
         .with_context(|| format!("cannot resolve --dest {}", args.dest.display()))?;
     let patterns = |values: &[String]| values.iter().map(|v| Pattern::new(v)).collect::<Vec<_>>();
-    Ok(Settings {
+    Ok(SyncOptions {
         dest,
         from,
         filters: Filters {
@@ -159,11 +159,11 @@ struct Done {
     /// Whether the worker read the file to learn it.
     hashed: bool,
     /// The download that landed.
-    fetched: Option<Fetched>,
+    fetched: Option<Downloaded>,
     /// Dry run: the size of what would be fetched.
     would_fetch: Option<Result<Option<u64>, String>>,
     /// What went wrong.
-    error: Option<FetchError>,
+    error: Option<DownloadError>,
     /// `--offline`: the file was found under another name and moved into place.
     moved_from: Option<String>,
 }
@@ -200,7 +200,7 @@ struct Sync {
 }
 
 impl Sync {
-    fn prepare(s: &Settings) -> anyhow::Result<Sync> {
+    fn prepare(s: &SyncOptions) -> anyhow::Result<Sync> {
         let shown_from = crate::redact::url(s.from.as_str());
         let body = match crate::fetch::fetch(
             &s.from,
@@ -336,9 +336,9 @@ impl Sync {
         })
     }
 
-    fn execute(mut self, s: &Settings) -> anyhow::Result<ExitCode> {
+    fn execute(mut self, s: &SyncOptions) -> anyhow::Result<ExitCode> {
         let mut progress = Progress::new();
-        let fetcher = Fetcher::new(s.timeout, s.retries, BACKOFF)?;
+        let downloader = Downloader::new(s.timeout, s.retries, BACKOFF)?;
 
         // What is on disk at each item's path, as far as known.
         let mut disk: HashMap<RelPath, String> = HashMap::new();
@@ -363,7 +363,7 @@ impl Sync {
         let ctx = Arc::new(WorkerCtx {
             dest: s.dest.clone(),
             items: self.items.clone(),
-            fetcher: fetcher.clone(),
+            downloader: downloader.clone(),
             dry_run: s.dry_run,
             offline: s.offline,
         });
@@ -411,7 +411,7 @@ impl Sync {
                 let average = total.checked_div(known.len() as u64).unwrap_or(0);
                 let unknown = pending_fetch.len() + sizes.values().filter(|s| s.is_none()).count();
                 let estimate = total + unknown as u64 * average;
-                progress.update(fetcher.received(), estimate, results.len(), job_count);
+                progress.update(downloader.received(), estimate, results.len(), job_count);
             }
             if interrupt::requested() {
                 match grace {
@@ -471,7 +471,7 @@ impl Sync {
         Ok(self.summary(
             s,
             &progress,
-            &fetcher,
+            &downloader,
             &results,
             &disk,
             &chosen,
@@ -501,7 +501,7 @@ impl Sync {
         }
         let mut problem = None;
         if let Some(error) = &done.error
-            && !matches!(error, FetchError::Interrupted)
+            && !matches!(error, DownloadError::Interrupted)
         {
             problem = Some(format!("{rel}: {error}"));
         } else if item.url.is_none() {
@@ -529,7 +529,7 @@ impl Sync {
     /// published checksum, none for files that are gone or changed.
     fn updated_manifest(
         &self,
-        s: &Settings,
+        s: &SyncOptions,
         disk: &HashMap<RelPath, String>,
         results: &BTreeMap<usize, Done>,
     ) -> Manifest {
@@ -577,7 +577,7 @@ impl Sync {
 
     fn dry_run_report(
         &self,
-        s: &Settings,
+        s: &SyncOptions,
         disk: &HashMap<RelPath, String>,
         results: &BTreeMap<usize, Done>,
     ) -> ExitCode {
@@ -679,18 +679,18 @@ impl Sync {
     #[allow(clippy::too_many_arguments)]
     fn summary(
         &self,
-        s: &Settings,
+        s: &SyncOptions,
         progress: &Progress,
-        fetcher: &Fetcher,
+        downloader: &Downloader,
         results: &BTreeMap<usize, Done>,
         disk: &HashMap<RelPath, String>,
-        chosen: &[Chosen],
+        chosen: &[ListedEntry],
         written: bool,
         pruned: &[RelPath],
         interrupted: bool,
     ) -> ExitCode {
         let elapsed = progress.elapsed();
-        let fetched: Vec<&Fetched> = results
+        let fetched: Vec<&Downloaded> = results
             .values()
             .filter_map(|d| d.fetched.as_ref())
             .collect();
@@ -727,7 +727,7 @@ impl Sync {
             fetched.len(),
             HumanBytes(fetched_bytes),
             progress::seconds(elapsed),
-            progress::rate(fetcher.received(), elapsed),
+            progress::rate(downloader.received(), elapsed),
         );
         if s.offline {
             line.push_str(&format!(", {missing_offline} not in the folder"));
@@ -807,7 +807,7 @@ pub fn local_rel(dest: &Path, url: &Url) -> Option<RelPath> {
 /// their download is still wanted (`keep_parts`).
 fn prune(
     dest: &Path,
-    chosen: &[Chosen],
+    chosen: &[ListedEntry],
     keep_parts: &BTreeSet<&RelPath>,
     dry_run: bool,
 ) -> anyhow::Result<Vec<RelPath>> {
@@ -879,7 +879,7 @@ fn relative_display(dest: &Path, path: &Path) -> RelPath {
 struct WorkerCtx {
     dest: PathBuf,
     items: Vec<Item>,
-    fetcher: Fetcher,
+    downloader: Downloader,
     dry_run: bool,
     offline: bool,
 }
@@ -930,11 +930,11 @@ impl WorkerCtx {
                 }
                 Err(err) if err.kind() == std::io::ErrorKind::NotFound => done.disk = None,
                 Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {
-                    done.error = Some(FetchError::Interrupted);
+                    done.error = Some(DownloadError::Interrupted);
                     return done;
                 }
                 Err(err) => {
-                    done.error = Some(FetchError::Io {
+                    done.error = Some(DownloadError::Io {
                         path: path.display().to_string(),
                         detail: err.to_string(),
                     });
@@ -947,7 +947,7 @@ impl WorkerCtx {
             return done;
         }
         if self.dry_run {
-            done.would_fetch = Some(self.fetcher.size_of(url));
+            done.would_fetch = Some(self.downloader.size_of(url));
             return done;
         }
         let events = |event: Event| {
@@ -965,8 +965,8 @@ impl WorkerCtx {
             });
         };
         match self
-            .fetcher
-            .fetch(url, &path, item.expected.as_deref(), &events)
+            .downloader
+            .download(url, &path, item.expected.as_deref(), &events)
         {
             Ok(fetched) => {
                 done.disk = Some(fetched.sha256.clone());
@@ -1031,7 +1031,7 @@ mod tests {
         }
         let keep = RelPath::from_segments(&["b1", "keep.tar.gz"]).unwrap();
         let wanted = RelPath::from_segments(&["b1", "wanted.tar.gz"]).unwrap();
-        let chosen = vec![Chosen {
+        let chosen = vec![ListedEntry {
             key: "k".into(),
             rel: keep,
             build: None,

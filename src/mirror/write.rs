@@ -22,7 +22,7 @@ pub struct Placed {
 
 /// One entry of the metadata to write.
 #[derive(Debug, Clone)]
-pub struct Chosen {
+pub struct ListedEntry {
     /// The key.
     pub key: String,
     /// Its file.
@@ -43,9 +43,9 @@ pub fn merge(
     upstream: &[Placed],
     existing: &[Placed],
     verified: &dyn Fn(&RelPath, Option<&str>) -> Option<String>,
-) -> Vec<Chosen> {
+) -> Vec<ListedEntry> {
     let mut order: Vec<String> = Vec::new();
-    let mut best: HashMap<String, Chosen> = HashMap::new();
+    let mut best: HashMap<String, ListedEntry> = HashMap::new();
     let candidates = upstream
         .iter()
         .map(|p| (p, true))
@@ -75,7 +75,7 @@ pub fn merge(
         }
         best.insert(
             d.key.clone(),
-            Chosen {
+            ListedEntry {
                 key: d.key.clone(),
                 rel: placed.rel.clone(),
                 build: d.build.clone(),
@@ -84,7 +84,7 @@ pub fn merge(
             },
         );
     }
-    let mut chosen: Vec<Chosen> = order
+    let mut chosen: Vec<ListedEntry> = order
         .into_iter()
         .filter_map(|key| best.remove(&key))
         .collect();
@@ -112,9 +112,9 @@ fn name_of(entry: &Map<String, Value>) -> String {
         .to_string()
 }
 
-fn version_of(entry: &Map<String, Value>) -> super::entry::Version {
+fn version_of(entry: &Map<String, Value>) -> super::entry::PythonVersion {
     let number = |field: &str| entry.get(field).and_then(Value::as_u64).unwrap_or(0);
-    super::entry::Version {
+    super::entry::PythonVersion {
         release: (number("major"), number("minor"), number("patch")),
         pre: entry
             .get("prerelease")
@@ -125,9 +125,9 @@ fn version_of(entry: &Map<String, Value>) -> super::entry::Version {
 }
 
 /// The document's bytes (pretty JSON, as uv's own file).
-pub fn render(chosen: &[Chosen]) -> Vec<u8> {
+pub fn render(chosen: &[ListedEntry]) -> Vec<u8> {
     /// Serialises the entries in order without copying them into a new map.
-    struct Document<'a>(&'a [Chosen]);
+    struct Document<'a>(&'a [ListedEntry]);
     impl serde::Serialize for Document<'_> {
         fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
             serializer.collect_map(self.0.iter().map(|c| (&c.key, &c.entry)))
@@ -152,7 +152,7 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mirror::entry::Version;
+    use crate::mirror::entry::PythonVersion;
     use url::Url;
 
     fn placed(key: &str, minor: u64, build: &str, sha: char) -> Placed {
@@ -166,7 +166,7 @@ mod tests {
             download: Download {
                 key: key.into(),
                 name: "cpython".into(),
-                version: Version {
+                version: PythonVersion {
                     release: (3, minor, 1),
                     pre: String::new(),
                 },
