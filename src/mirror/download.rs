@@ -23,11 +23,9 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 use url::Url;
 
+use super::hash::{BUFFER, hash_into, hex};
 use super::interrupt;
-use super::manifest::{BUFFER, hash_into, hex};
-
-/// Suffix of the file a download streams into.
-pub const PART_SUFFIX: &str = ".part";
+use super::layout::PART_SUFFIX;
 
 /// Time allowed to open a connection; longer than the shim's own because
 /// mirrors are built through corporate proxies, and retries follow anyway.

@@ -8,6 +8,7 @@ use std::cmp::Ordering;
 use serde_json::{Map, Value};
 use url::Url;
 
+use super::layout;
 use crate::metadata::{MetadataError, Rewrite};
 
 /// A Python version as an entry states it: `major.minor.patch` plus an
@@ -21,6 +22,20 @@ pub struct PythonVersion {
 }
 
 impl PythonVersion {
+    /// The version an entry of uv's metadata states (`major`, `minor`,
+    /// `patch`, `prerelease`); a missing field counts as 0 or empty.
+    pub fn of_entry(entry: &Map<String, Value>) -> PythonVersion {
+        let number = |field: &str| entry.get(field).and_then(Value::as_u64).unwrap_or(0);
+        PythonVersion {
+            release: (number("major"), number("minor"), number("patch")),
+            pre: entry
+                .get("prerelease")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+        }
+    }
+
     /// Whether this is a pre-release.
     pub fn is_pre(&self) -> bool {
         !self.pre.is_empty()
@@ -122,7 +137,6 @@ fn from_validated(key: String, raw: Map<String, Value>) -> Download {
             .filter(|s| !s.is_empty())
             .map(str::to_string)
     };
-    let number = |field: &str| raw.get(field).and_then(Value::as_u64).unwrap_or(0);
     let arch = match raw.get("arch") {
         Some(Value::Object(arch)) => {
             let family = text(arch, "family").unwrap_or_default();
@@ -139,10 +153,7 @@ fn from_validated(key: String, raw: Map<String, Value>) -> Download {
     let name = text(&raw, "name").unwrap_or_default();
     let build = text(&raw, "build").or_else(|| derive_build(&name, &url));
     Download {
-        version: PythonVersion {
-            release: (number("major"), number("minor"), number("patch")),
-            pre: text(&raw, "prerelease").unwrap_or_default(),
-        },
+        version: PythonVersion::of_entry(&raw),
         os: text(&raw, "os").unwrap_or_default(),
         libc: text(&raw, "libc").unwrap_or_default(),
         variant: text(&raw, "variant"),
@@ -159,7 +170,7 @@ fn from_validated(key: String, raw: Map<String, Value>) -> Download {
 /// The build tag of an entry that does not state one (older metadata): the
 /// release folder of a CPython URL, the `v7.3.17` part of a PyPy file name.
 fn derive_build(name: &str, url: &Url) -> Option<String> {
-    let segments: Vec<String> = crate::mirror::layout::decoded_segments(url);
+    let segments: Vec<String> = layout::decoded_segments(url);
     let file = segments.last()?;
     match name {
         "cpython" => {

@@ -11,22 +11,12 @@
 //! Plain text, not JSON: it is read on every sync and must stay cheap.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
-use sha2::{Digest, Sha256};
-
-use super::layout::RelPath;
-
-/// The folder of the mirror's own state, hidden from servers' listings and from pruning.
-pub const STATE_DIR: &str = ".uv-shim";
+use super::layout::{RelPath, STATE_DIR};
 
 const MAGIC: &str = "uv-shim-mirror-manifest 1";
-
-/// Size of the read buffer when hashing; large enough for full disk speed, small enough to not matter.
-pub const BUFFER: usize = 256 * 1024;
 
 /// What a file looked like when its hash was taken.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,56 +131,10 @@ impl Manifest {
     }
 }
 
-/// Hashes a file, calling `stop` between blocks (`true` aborts with `Interrupted`).
-pub fn hash_file(path: &Path, stop: &dyn Fn() -> bool) -> std::io::Result<String> {
-    let mut file = File::open(path)?;
-    let mut hasher = Sha256::new();
-    hash_into(&mut file, u64::MAX, &mut hasher, stop)?;
-    Ok(hex(&hasher.finalize()))
-}
-
-/// Feeds up to `limit` bytes of `reader` into `hasher`; returns how many were read.
-pub fn hash_into(
-    reader: &mut dyn Read,
-    limit: u64,
-    hasher: &mut Sha256,
-    stop: &dyn Fn() -> bool,
-) -> std::io::Result<u64> {
-    let mut buf = vec![0u8; BUFFER];
-    let mut total = 0u64;
-    while total < limit {
-        if stop() {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::Interrupted,
-                "interrupted",
-            ));
-        }
-        let want = (limit - total).min(BUFFER as u64) as usize;
-        let n = match reader.read(&mut buf[..want]) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(err) => return Err(err),
-        };
-        hasher.update(&buf[..n]);
-        total += n as u64;
-    }
-    Ok(total)
-}
-
-/// Lowercase hex.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        let _ = write!(out, "{byte:02x}");
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mirror::hash::hash_file;
 
     #[test]
     fn round_trips_and_notices_changes() {
@@ -224,12 +168,5 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         crate::cache::write_atomic(&Manifest::path(dir.path()), b"{}").unwrap();
         assert!(Manifest::load(dir.path()).files.is_empty());
-    }
-
-    #[test]
-    fn stop_interrupts_hashing() {
-        let mut hasher = Sha256::new();
-        let err = hash_into(&mut &b"abc"[..], u64::MAX, &mut hasher, &|| true).unwrap_err();
-        assert_eq!(err.kind(), std::io::ErrorKind::Interrupted);
     }
 }

@@ -13,6 +13,7 @@
 
 mod download;
 mod entry;
+mod hash;
 mod interrupt;
 mod layout;
 mod manifest;

@@ -23,10 +23,11 @@ use anyhow::Context;
 use indicatif::HumanBytes;
 use url::Url;
 
-use super::download::{DownloadError, Downloaded, Downloader, Event, PART_SUFFIX};
+use super::download::{DownloadError, Downloaded, Downloader, Event};
 use super::entry::{self, compare_builds};
-use super::layout::{self, RelPath};
-use super::manifest::{Manifest, STATE_DIR, Stamp, hash_file};
+use super::hash::hash_file;
+use super::layout::{self, PART_SUFFIX, RelPath, STATE_DIR};
+use super::manifest::{Manifest, Stamp};
 use super::progress::{self, Progress};
 use super::select::{self, Filters, Pattern};
 use super::write::{self, ListedEntry, Placed};
@@ -233,7 +234,7 @@ impl Sync {
                 continue;
             }
             unhashed += usize::from(download.sha256.is_none());
-            match layout::rel_path_for(&download) {
+            match layout::rel_path_for(&download.name, download.build.as_deref(), &download.url) {
                 Ok(rel) => upstream.push(Placed { download, rel }),
                 Err(why) => problems.push(format!(
                     "{}: cannot place it in the mirror: {why}",
@@ -781,7 +782,7 @@ fn existing_entries(dest: &Path, notes: &mut Vec<String>) -> anyhow::Result<Vec<
     };
     let mut placed = Vec::new();
     for download in downloads {
-        match local_rel(dest, &download.url) {
+        match RelPath::from_file_url(dest, &download.url) {
             Some(rel) => placed.push(Placed { download, rel }),
             None => notes.push(format!(
                 "{}: the mirror's metadata names {}, which is not a file of the mirror; dropped",
@@ -791,14 +792,6 @@ fn existing_entries(dest: &Path, notes: &mut Vec<String>) -> anyhow::Result<Vec<
         }
     }
     Ok(placed)
-}
-
-/// The mirror path a resolved `file` URL points at.
-pub fn local_rel(dest: &Path, url: &Url) -> Option<RelPath> {
-    if url.scheme() != "file" {
-        return None;
-    }
-    RelPath::from_path(dest, &url.to_file_path().ok()?)
 }
 
 /// Removes (or, `dry_run`, lists) every file under `dest` that no chosen

@@ -25,10 +25,10 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::VerifyArgs;
-use super::download::PART_SUFFIX;
 use super::entry;
-use super::layout::RelPath;
-use super::manifest::{Manifest, hash_into, hex};
+use super::hash::{hash_into, hex};
+use super::layout::{PART_SUFFIX, RelPath};
+use super::manifest::Manifest;
 use super::progress::{self, Progress};
 use crate::urls::METADATA_FILE;
 
@@ -66,7 +66,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let mut problems: Vec<String> = Vec::new();
     let mut expected: BTreeMap<RelPath, (String, Role)> = BTreeMap::new();
     for d in &downloads {
-        let Some(rel) = super::sync::local_rel(&dest, &d.url) else {
+        let Some(rel) = RelPath::from_file_url(&dest, &d.url) else {
             problems.push(format!(
                 "outside  {}: its URL {} is not a file of this mirror",
                 d.key,

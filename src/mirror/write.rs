@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use super::entry::{Download, compare_builds};
+use super::entry::{Download, PythonVersion, compare_builds};
 use super::layout::RelPath;
 
 /// A download and where it lives in the mirror.
@@ -99,7 +99,7 @@ pub fn merge(
     chosen.sort_by(|a, b| {
         rank[&name_of(&a.entry)]
             .cmp(&rank[&name_of(&b.entry)])
-            .then_with(|| version_of(&b.entry).cmp(&version_of(&a.entry)))
+            .then_with(|| PythonVersion::of_entry(&b.entry).cmp(&PythonVersion::of_entry(&a.entry)))
     });
     chosen
 }
@@ -110,18 +110,6 @@ fn name_of(entry: &Map<String, Value>) -> String {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string()
-}
-
-fn version_of(entry: &Map<String, Value>) -> super::entry::PythonVersion {
-    let number = |field: &str| entry.get(field).and_then(Value::as_u64).unwrap_or(0);
-    super::entry::PythonVersion {
-        release: (number("major"), number("minor"), number("patch")),
-        pre: entry
-            .get("prerelease")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string(),
-    }
 }
 
 /// The document's bytes (pretty JSON, as uv's own file).
@@ -152,7 +140,6 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mirror::entry::PythonVersion;
     use url::Url;
 
     fn placed(key: &str, minor: u64, build: &str, sha: char) -> Placed {
