@@ -23,15 +23,17 @@ use anyhow::Context;
 use indicatif::HumanBytes;
 use url::Url;
 
+use super::args::{SyncArgs, UsageError};
 use super::download::{DownloadError, Downloaded, Downloader, Event};
 use super::entry::{self, compare_builds};
 use super::hash::hash_file;
+use super::interrupt;
 use super::layout::{self, PART_SUFFIX, RelPath, STATE_DIR};
 use super::manifest::{Manifest, Stamp};
+use super::pool::spawn_pool;
 use super::progress::{self, Progress};
 use super::select::{self, Filters, Pattern};
 use super::write::{self, ListedEntry, Placed};
-use super::{SyncArgs, UsageError, interrupt};
 use crate::urls::METADATA_FILE;
 
 /// First pause before retrying a download; doubles with every failure.
@@ -368,7 +370,7 @@ impl Sync {
             dry_run: s.dry_run,
             offline: s.offline,
         });
-        let rx = super::spawn_pool(jobs, s.jobs, move |i, tx| ctx.work(i, tx));
+        let rx = spawn_pool(jobs, s.jobs, move |i, tx| ctx.work(i, tx));
 
         let mut results: BTreeMap<usize, Done> = BTreeMap::new();
         let mut sizes: HashMap<usize, Option<u64>> = HashMap::new();

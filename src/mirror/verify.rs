@@ -24,11 +24,12 @@ use indicatif::HumanBytes;
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use super::VerifyArgs;
+use super::args::VerifyArgs;
 use super::entry;
 use super::hash::{hash_into, hex};
 use super::layout::{PART_SUFFIX, RelPath};
 use super::manifest::Manifest;
+use super::pool::spawn_pool;
 use super::progress::{self, Progress};
 use crate::urls::METADATA_FILE;
 
@@ -140,7 +141,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let rx = {
         let dest = dest.clone();
         let hashed = Arc::clone(&hashed);
-        super::spawn_pool(jobs, workers, move |(rel, sha, role), tx| {
+        spawn_pool(jobs, workers, move |(rel, sha, role), tx| {
             let found = hash(&rel.under(&dest), &hashed);
             let _ = tx.send((rel, sha, role, found));
         })
