@@ -12,6 +12,11 @@
 //!   A mismatch deletes it and reports the URL and both hashes (after one
 //!   fresh attempt when the bad file had been resumed, in case upstream
 //!   replaced the file between the two halves).
+//!
+//! [`error`] says how a download fails; [`source`] where its bytes come from.
+
+mod error;
+mod source;
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -22,6 +27,10 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use url::Url;
+
+pub use error::DownloadError;
+use error::{Failed, io_error, transient, with_attempts};
+use source::{Open, Opened, content_length, open_file, open_http};
 
 use super::hash::{BUFFER, hash_into, hex};
 use super::interrupt;
@@ -73,78 +82,6 @@ pub struct Downloaded {
     pub size: u64,
     /// The length of the part file the last attempt continued from (0: from scratch).
     pub resumed_from: u64,
-}
-
-/// Why a download failed.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum DownloadError {
-    /// The content does not have the published hash.
-    #[error(
-        "checksum mismatch for {url}: expected sha256 {expected}, got {actual}; removed the download"
-    )]
-    Mismatch {
-        /// The URL (redacted).
-        url: String,
-        /// The published sha256.
-        expected: String,
-        /// The sha256 of what arrived.
-        actual: String,
-    },
-    /// The server answered with an error status.
-    #[error("{url} answered HTTP {status}{}", tries(*.attempts))]
-    Status {
-        /// The URL (redacted).
-        url: String,
-        /// The status.
-        status: u16,
-        /// How many requests were made.
-        attempts: u32,
-    },
-    /// The transfer failed.
-    #[error("cannot fetch {url}: {detail}{}", tries(*.attempts))]
-    Transport {
-        /// The URL (redacted).
-        url: String,
-        /// What went wrong (redacted).
-        detail: String,
-        /// How many requests were made.
-        attempts: u32,
-    },
-    /// The mirror's disk failed us.
-    #[error("cannot write {path}: {detail}")]
-    Io {
-        /// The file.
-        path: String,
-        /// The OS error.
-        detail: String,
-    },
-    /// Ctrl-C.
-    #[error("interrupted; the partial download is kept for the next run")]
-    Interrupted,
-}
-
-fn tries(attempts: u32) -> String {
-    if attempts > 1 {
-        format!(" (gave up after {attempts} attempts)")
-    } else {
-        String::new()
-    }
-}
-
-/// How one attempt ended, when it did not deliver a file.
-enum Failed {
-    /// Worth another attempt.
-    Transient {
-        error: DownloadError,
-        /// Bytes arrived before the failure.
-        progressed: bool,
-        /// The server asked for this pause (`Retry-After`).
-        retry_after: Option<Duration>,
-    },
-    /// Not worth another attempt.
-    Permanent(DownloadError),
-    /// The part file cannot be continued: delete it and start over.
-    Restart(DownloadError),
 }
 
 /// Downloads files; shared by the worker threads.
@@ -332,7 +269,7 @@ impl Downloader {
 
         let opened = match url.scheme() {
             "file" => open_file(url, offset)?,
-            _ => self.open_http(url, offset)?,
+            _ => open_http(&self.client, self.timeout, url, offset)?,
         };
         let Opened { body, from, length } = match opened {
             Open::Body(opened) => opened,
@@ -444,200 +381,6 @@ impl Downloader {
             ),
             _ => (received, None),
         }
-    }
-
-    fn open_http(&self, url: &Url, offset: u64) -> Result<Open, Failed> {
-        let shown = crate::redact::url(url.as_str());
-        let mut request = self.client.get(url.as_str());
-        if offset > 0 {
-            request = request.header(reqwest::header::RANGE, format!("bytes={offset}-"));
-        }
-        let response = request.send().map_err(|err| Failed::Transient {
-            error: DownloadError::Transport {
-                url: shown.clone(),
-                detail: crate::fetch::describe(&err, self.timeout),
-                attempts: 1,
-            },
-            progressed: false,
-            retry_after: None,
-        })?;
-        let status = response.status().as_u16();
-        let length = content_length(&response);
-        match status {
-            200 => Ok(Open::Body(Opened {
-                body: Box::new(response),
-                from: 0,
-                length,
-            })),
-            206 if offset > 0 => {
-                let start = response
-                    .headers()
-                    .get(reqwest::header::CONTENT_RANGE)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.strip_prefix("bytes "))
-                    .and_then(|v| v.split('-').next())
-                    .and_then(|v| v.trim().parse::<u64>().ok());
-                if start == Some(offset) {
-                    Ok(Open::Body(Opened {
-                        body: Box::new(response),
-                        from: offset,
-                        length,
-                    }))
-                } else {
-                    Err(restart(
-                        &shown,
-                        "the server answered a different range than asked for",
-                    ))
-                }
-            }
-            416 if offset > 0 => {
-                // Nothing after `offset`: either the part file is already
-                // whole, or it is longer than the file (then start over).
-                let total = response
-                    .headers()
-                    .get(reqwest::header::CONTENT_RANGE)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.strip_prefix("bytes */"))
-                    .and_then(|v| v.trim().parse::<u64>().ok());
-                if total == Some(offset) {
-                    Ok(Open::AlreadyComplete)
-                } else {
-                    Err(restart(
-                        &shown,
-                        "the partial download is longer than the file",
-                    ))
-                }
-            }
-            408 | 425 | 429 | 500..=599 => Err(Failed::Transient {
-                retry_after: response
-                    .headers()
-                    .get(reqwest::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .map(Duration::from_secs),
-                error: DownloadError::Status {
-                    url: shown,
-                    status,
-                    attempts: 1,
-                },
-                progressed: false,
-            }),
-            _ => Err(Failed::Permanent(DownloadError::Status {
-                url: shown,
-                status,
-                attempts: 1,
-            })),
-        }
-    }
-}
-
-/// A body to copy.
-struct Opened {
-    body: Box<dyn Read + Send>,
-    /// Where in the file the body starts (0 when the server ignored `Range`).
-    from: u64,
-    /// The body's length, when known.
-    length: Option<u64>,
-}
-
-enum Open {
-    Body(Opened),
-    /// The part file already holds the whole file.
-    AlreadyComplete,
-}
-
-/// A download from a `file` URL (a local upstream, another mirror).
-fn open_file(url: &Url, offset: u64) -> Result<Open, Failed> {
-    let shown = crate::redact::url(url.as_str());
-    let path = url.to_file_path().map_err(|()| {
-        Failed::Permanent(DownloadError::Transport {
-            url: shown.clone(),
-            detail: "not a local path".into(),
-            attempts: 1,
-        })
-    })?;
-    let mut file = File::open(&path).map_err(|err| {
-        Failed::Permanent(DownloadError::Transport {
-            url: shown.clone(),
-            detail: format!("cannot read {}: {err}", path.display()),
-            attempts: 1,
-        })
-    })?;
-    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    if offset > size {
-        return Err(restart(
-            &shown,
-            "the partial download is longer than the file",
-        ));
-    }
-    if offset == size && offset > 0 {
-        return Ok(Open::AlreadyComplete);
-    }
-    file.seek(SeekFrom::Start(offset)).map_err(|err| {
-        Failed::Permanent(DownloadError::Transport {
-            url: shown,
-            detail: err.to_string(),
-            attempts: 1,
-        })
-    })?;
-    Ok(Open::Body(Opened {
-        body: Box::new(file),
-        from: offset,
-        length: Some(size - offset),
-    }))
-}
-
-/// The `Content-Length` header. (reqwest's `content_length()` is the body's
-/// size hint, which is 0 for a HEAD answer.)
-fn content_length(response: &reqwest::blocking::Response) -> Option<u64> {
-    response
-        .headers()
-        .get(reqwest::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse().ok())
-}
-
-fn transient(shown: &str, detail: String) -> Failed {
-    Failed::Transient {
-        error: DownloadError::Transport {
-            url: shown.to_string(),
-            detail,
-            attempts: 1,
-        },
-        progressed: false,
-        retry_after: None,
-    }
-}
-
-/// The part file cannot be continued: start over.
-fn restart(shown: &str, detail: &str) -> Failed {
-    Failed::Restart(DownloadError::Transport {
-        url: shown.to_string(),
-        detail: format!("{detail}; starting over"),
-        attempts: 1,
-    })
-}
-
-fn with_attempts(error: DownloadError, attempts: u32) -> DownloadError {
-    match error {
-        DownloadError::Status { url, status, .. } => DownloadError::Status {
-            url,
-            status,
-            attempts,
-        },
-        DownloadError::Transport { url, detail, .. } => DownloadError::Transport {
-            url,
-            detail,
-            attempts,
-        },
-        other => other,
-    }
-}
-
-fn io_error(path: &Path, err: &std::io::Error) -> DownloadError {
-    DownloadError::Io {
-        path: path.display().to_string(),
-        detail: err.to_string(),
     }
 }
 
