@@ -199,24 +199,20 @@ mod tests {
 
     #[test]
     fn pypy_and_graalpy_get_their_own_folder() {
-        let placed = place(
-            "pypy",
-            "https://downloads.python.org/pypy/pypy3.10-v7.3.17-linux64.tar.bz2",
-            None,
-        );
-        assert_eq!(
-            placed.unwrap().as_str(),
-            "pypy/pypy3.10-v7.3.17-linux64.tar.bz2"
-        );
-        let placed = place(
-            "graalpy",
-            "https://github.com/oracle/graalpython/releases/download/graal-24.1.1/graalpy-24.1.1-linux-amd64.tar.gz",
-            None,
-        );
-        assert_eq!(
-            placed.unwrap().as_str(),
-            "graalpy/graalpy-24.1.1-linux-amd64.tar.gz"
-        );
+        for (name, url, rel) in [
+            (
+                "pypy",
+                "https://downloads.python.org/pypy/pypy3.10-v7.3.17-linux64.tar.bz2",
+                "pypy/pypy3.10-v7.3.17-linux64.tar.bz2",
+            ),
+            (
+                "graalpy",
+                "https://github.com/oracle/graalpython/releases/download/graal-24.1.1/graalpy-24.1.1-linux-amd64.tar.gz",
+                "graalpy/graalpy-24.1.1-linux-amd64.tar.gz",
+            ),
+        ] {
+            assert_eq!(place(name, url, None).unwrap().as_str(), rel);
+        }
     }
 
     #[test]
