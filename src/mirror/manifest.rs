@@ -8,15 +8,15 @@
 //! that the metadata no longer names are older builds kept on purpose rather
 //! than strays.
 //!
-//! Plain text, not JSON: it is read on every sync and must stay cheap.
+//! Plain text, not JSON: it is read on every sync and must stay cheap. The
+//! format is written and read only by `render` and `parse` at the end of
+//! this file.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 use super::layout::{RelPath, STATE_DIR};
-
-const MAGIC: &str = "uv-shim-mirror-manifest 1";
 
 /// What a file looked like when its hash was taken.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,9 +75,34 @@ impl Manifest {
 
     /// Reads the manifest; a missing or unreadable one is empty (the files are then rehashed).
     pub fn load(dest: &Path) -> Manifest {
-        let Ok(text) = std::fs::read_to_string(Self::path(dest)) else {
-            return Manifest::default();
-        };
+        match std::fs::read_to_string(Self::path(dest)) {
+            Ok(text) => Manifest::parse(&text),
+            Err(_) => Manifest::default(),
+        }
+    }
+
+    /// Writes the manifest atomically.
+    pub fn save(&self, dest: &Path) -> std::io::Result<()> {
+        crate::cache::write_atomic(&Self::path(dest), self.render().as_bytes())
+    }
+
+    /// The known hash of the file at `rel` below `dest`, when its stamp still holds.
+    pub fn known(&self, dest: &Path, rel: &RelPath) -> Option<&str> {
+        self.files
+            .get(rel)
+            .filter(|stamp| stamp.still_matches(&rel.under(dest)))
+            .map(|stamp| stamp.sha256.as_str())
+    }
+}
+
+/// The on-disk format: a version line, then one line per file. Nothing
+/// else in the crate reads or writes it.
+const MAGIC: &str = "uv-shim-mirror-manifest 1";
+
+impl Manifest {
+    /// Parses the file's text; any other version is an empty manifest, and
+    /// a line that does not parse is skipped (its file is then rehashed).
+    fn parse(text: &str) -> Manifest {
         let mut lines = text.lines();
         if lines.next() != Some(MAGIC) {
             return Manifest::default();
@@ -104,7 +129,7 @@ impl Manifest {
     }
 
     /// The file's text.
-    pub fn render(&self) -> String {
+    fn render(&self) -> String {
         let mut out = String::with_capacity(64 + self.files.len() * 160);
         out.push_str(MAGIC);
         out.push('\n');
@@ -115,19 +140,6 @@ impl Manifest {
             ));
         }
         out
-    }
-
-    /// Writes the manifest atomically.
-    pub fn save(&self, dest: &Path) -> std::io::Result<()> {
-        crate::cache::write_atomic(&Self::path(dest), self.render().as_bytes())
-    }
-
-    /// The known hash of the file at `rel` below `dest`, when its stamp still holds.
-    pub fn known(&self, dest: &Path, rel: &RelPath) -> Option<&str> {
-        self.files
-            .get(rel)
-            .filter(|stamp| stamp.still_matches(&rel.under(dest)))
-            .map(|stamp| stamp.sha256.as_str())
     }
 }
 
