@@ -16,7 +16,17 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use url::Url;
+
+/// RFC 3986's unreserved characters and the path separator; every other
+/// byte of a path is percent-encoded in the metadata's URLs.
+const KEPT_IN_URLS: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'/');
 
 /// The folder of the mirror's own state, hidden from servers' listings and from pruning.
 pub const STATE_DIR: &str = ".uv-shim";
@@ -91,15 +101,7 @@ impl RelPath {
     /// The URL relative to the mirror's metadata file: every byte outside
     /// RFC 3986's unreserved set percent-encoded, so `+` becomes `%2B`.
     pub fn url(&self) -> String {
-        let mut out = String::with_capacity(self.0.len() + 8);
-        for byte in self.0.bytes() {
-            if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~' | b'/') {
-                out.push(byte as char);
-            } else {
-                out.push_str(&format!("%{byte:02X}"));
-            }
-        }
-        out
+        utf8_percent_encode(&self.0, KEPT_IN_URLS).to_string()
     }
 
     /// The file name (last segment).
@@ -224,6 +226,12 @@ mod tests {
         assert!(placed.is_err());
         let placed = place("pypy", "https://h.example/pypy/a%2Fb", None);
         assert!(placed.is_err());
+    }
+
+    #[test]
+    fn urls_encode_all_but_unreserved_bytes() {
+        let rel = RelPath::unchecked("a b/\u{e9}~x+y-z_1.tar".into());
+        assert_eq!(rel.url(), "a%20b/%C3%A9~x%2By-z_1.tar");
     }
 
     #[test]
