@@ -1,5 +1,5 @@
 //! The command line of `uv-shim mirror`: what the user typed, as clap
-//! parses it. [`sync`](super::sync) and [`verify`](super::verify) resolve it.
+//! parses it. `mirror sync` and `mirror verify` resolve it in their own modules.
 
 use std::path::PathBuf;
 use std::time::Duration;
