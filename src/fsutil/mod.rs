@@ -46,6 +46,7 @@ mod tests {
     #[test]
     fn hex_and_key() {
         assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+        assert_eq!(hex(&[]), "");
         assert_eq!(key("x").len(), 20);
         assert_ne!(key("x"), key("y"));
     }

@@ -8,26 +8,41 @@ use std::cmp::Ordering;
 use serde_json::{Map, Value};
 use url::Url;
 
+use super::layout;
 use crate::metadata::schema::{MetadataError, Rewrite};
 
 /// A Python version as an entry states it: `major.minor.patch` plus an
 /// optional pre-release tag (`rc2`, `b1`, `a3`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Version {
+pub struct PythonVersion {
     /// `(major, minor, patch)`.
     pub release: (u64, u64, u64),
     /// The pre-release tag; empty for a final release.
     pub pre: String,
 }
 
-impl Version {
+impl PythonVersion {
+    /// The version an entry of uv's metadata states (`major`, `minor`,
+    /// `patch`, `prerelease`); a missing field counts as 0 or empty.
+    pub fn of_entry(entry: &Map<String, Value>) -> PythonVersion {
+        let number = |field: &str| entry.get(field).and_then(Value::as_u64).unwrap_or(0);
+        PythonVersion {
+            release: (number("major"), number("minor"), number("patch")),
+            pre: entry
+                .get("prerelease")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+        }
+    }
+
     /// Whether this is a pre-release.
     pub fn is_pre(&self) -> bool {
         !self.pre.is_empty()
     }
 }
 
-impl std::fmt::Display for Version {
+impl std::fmt::Display for PythonVersion {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let (major, minor, patch) = self.release;
         write!(f, "{major}.{minor}.{patch}{}", self.pre)
@@ -54,7 +69,7 @@ pub fn compare_pre(a: &str, b: &str) -> Ordering {
     key(a).cmp(&key(b))
 }
 
-impl Ord for Version {
+impl Ord for PythonVersion {
     fn cmp(&self, other: &Self) -> Ordering {
         self.release
             .cmp(&other.release)
@@ -62,7 +77,7 @@ impl Ord for Version {
     }
 }
 
-impl PartialOrd for Version {
+impl PartialOrd for PythonVersion {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
@@ -76,7 +91,7 @@ pub struct Download {
     /// `cpython`, `pypy`, `graalpy`, `pyodide`.
     pub name: String,
     /// The Python version.
-    pub version: Version,
+    pub version: PythonVersion,
     /// uv's `os`.
     pub os: String,
     /// `arch.family`, with `_<arch.variant>` when there is one (`x86_64_v3`).
@@ -122,7 +137,6 @@ fn from_validated(key: String, raw: Map<String, Value>) -> Download {
             .filter(|s| !s.is_empty())
             .map(str::to_string)
     };
-    let number = |field: &str| raw.get(field).and_then(Value::as_u64).unwrap_or(0);
     let arch = match raw.get("arch") {
         Some(Value::Object(arch)) => {
             let family = text(arch, "family").unwrap_or_default();
@@ -139,10 +153,7 @@ fn from_validated(key: String, raw: Map<String, Value>) -> Download {
     let name = text(&raw, "name").unwrap_or_default();
     let build = text(&raw, "build").or_else(|| derive_build(&name, &url));
     Download {
-        version: Version {
-            release: (number("major"), number("minor"), number("patch")),
-            pre: text(&raw, "prerelease").unwrap_or_default(),
-        },
+        version: PythonVersion::of_entry(&raw),
         os: text(&raw, "os").unwrap_or_default(),
         libc: text(&raw, "libc").unwrap_or_default(),
         variant: text(&raw, "variant"),
@@ -159,7 +170,7 @@ fn from_validated(key: String, raw: Map<String, Value>) -> Download {
 /// The build tag of an entry that does not state one (older metadata): the
 /// release folder of a CPython URL, the `v7.3.17` part of a PyPy file name.
 fn derive_build(name: &str, url: &Url) -> Option<String> {
-    let segments: Vec<String> = crate::mirror::layout::decoded_segments(url);
+    let segments: Vec<String> = layout::decoded_segments(url);
     let file = segments.last()?;
     match name {
         "cpython" => {
@@ -207,8 +218,8 @@ pub fn compare_builds(a: Option<&str>, b: Option<&str>) -> Ordering {
 mod tests {
     use super::*;
 
-    fn v(major: u64, minor: u64, patch: u64, pre: &str) -> Version {
-        Version {
+    fn v(major: u64, minor: u64, patch: u64, pre: &str) -> PythonVersion {
+        PythonVersion {
             release: (major, minor, patch),
             pre: pre.into(),
         }

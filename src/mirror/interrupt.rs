@@ -19,34 +19,14 @@ pub fn requested() -> bool {
 /// still leaves a consistent mirror).
 pub fn install() {
     #[cfg(unix)]
-    unix::install();
-}
-
-#[cfg(unix)]
-mod unix {
-    use super::{Ordering, REQUESTED};
-
-    extern "C" fn on_signal(_signal: libc::c_int) {
-        // Only async-signal-safe work here: an atomic swap and `_exit`.
-        if REQUESTED.swap(true, Ordering::SeqCst) {
-            // SAFETY: `_exit` is async-signal-safe and ends the process.
-            unsafe { libc::_exit(130) };
-        }
-    }
-
-    pub fn install() {
-        for signal in [libc::SIGINT, libc::SIGTERM] {
-            // SAFETY: a zeroed `sigaction` is a valid "no flags, empty mask"
-            // value; the handler only touches an atomic and calls `_exit`.
-            unsafe {
-                let mut action: libc::sigaction = std::mem::zeroed();
-                action.sa_sigaction = on_signal as *const () as libc::sighandler_t;
-                // Restart interrupted system calls: the flag is polled, not
-                // delivered through EINTR.
-                action.sa_flags = libc::SA_RESTART;
-                libc::sigemptyset(&mut action.sa_mask);
-                libc::sigaction(signal, &action, std::ptr::null_mut());
-            }
-        }
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        // The exit is registered before the flag, so it sees the flag as
+        // the previous signal left it: the first signal only sets it, the
+        // second ends the process with the shell's status for Ctrl-C.
+        // Should either registration fail, the default action stays, which
+        // loses nothing either. signal-hook restarts interrupted system
+        // calls (`SA_RESTART`): the flag is polled, not delivered as EINTR.
+        let _ = signal_hook::flag::register_conditional_shutdown(signal, 130, &REQUESTED);
+        let _ = signal_hook::flag::register(signal, &REQUESTED);
     }
 }

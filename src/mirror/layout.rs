@@ -10,12 +10,29 @@
 //! File names hold a literal `+`; the metadata's relative URLs spell it
 //! `%2B`, as upstream does, so every static server and object store maps
 //! the URL back to the same file.
+//!
+//! The lowest layer of the mirror modules: it imports none of them, and the
+//! names every other module agrees on ([`STATE_DIR`], [`PART_SUFFIX`]) live here.
 
 use std::path::{Component, Path, PathBuf};
 
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use url::Url;
 
-use super::entry::Download;
+/// RFC 3986's unreserved characters and the path separator; every other
+/// byte of a path is percent-encoded in the metadata's URLs.
+const KEPT_IN_URLS: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'/');
+
+/// The folder of the mirror's own state, hidden from servers' listings and from pruning.
+pub const STATE_DIR: &str = ".uv-shim";
+
+/// Suffix of the file a download streams into.
+pub const PART_SUFFIX: &str = ".part";
 
 /// A file's path relative to the mirror root: `/`-separated, every segment
 /// a plain visible name.
@@ -34,7 +51,7 @@ impl RelPath {
             if segment.is_empty()
                 || segment.starts_with('.')
                 || segment.contains(['/', '\\', '\0'])
-                || segment.ends_with(super::download::PART_SUFFIX)
+                || segment.ends_with(PART_SUFFIX)
             {
                 return Err(format!("`{segment}` is not a usable file or folder name"));
             }
@@ -54,6 +71,14 @@ impl RelPath {
             }
         }
         RelPath::from_segments(&segments).ok()
+    }
+
+    /// The path of the file a resolved `file` URL below `root` points at.
+    pub fn from_file_url(root: &Path, url: &Url) -> Option<RelPath> {
+        if url.scheme() != "file" {
+            return None;
+        }
+        RelPath::from_path(root, &url.to_file_path().ok()?)
     }
 
     /// A path for listing only (a stray file's name may not pass the checks).
@@ -76,15 +101,7 @@ impl RelPath {
     /// The URL relative to the mirror's metadata file: every byte outside
     /// RFC 3986's unreserved set percent-encoded, so `+` becomes `%2B`.
     pub fn url(&self) -> String {
-        let mut out = String::with_capacity(self.0.len() + 8);
-        for byte in self.0.bytes() {
-            if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~' | b'/') {
-                out.push(byte as char);
-            } else {
-                out.push_str(&format!("%{byte:02X}"));
-            }
-        }
-        out
+        utf8_percent_encode(&self.0, KEPT_IN_URLS).to_string()
     }
 
     /// The file name (last segment).
@@ -114,16 +131,17 @@ pub fn decoded_segments(url: &Url) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Where `download` lives in the mirror.
-pub fn rel_path_for(download: &Download) -> Result<RelPath, String> {
-    let segments = decoded_segments(&download.url);
+/// Where the download of implementation `name` (`cpython`, `pypy`…),
+/// build `build`, from `url` lives in the mirror.
+pub fn rel_path_for(name: &str, build: Option<&str>, url: &Url) -> Result<RelPath, String> {
+    let segments = decoded_segments(url);
     let Some(file) = segments.last().filter(|f| !f.is_empty()) else {
         return Err(format!(
             "the URL {} names no file",
-            crate::redact::url(download.url.as_str())
+            crate::redact::url(url.as_str())
         ));
     };
-    match download.name.as_str() {
+    match name {
         "cpython" => {
             // Upstream: …/releases/download/<tag>/<file>; keep that tail so
             // `UV_PYTHON_INSTALL_MIRROR=<dest>` works for uv's built-in list.
@@ -131,9 +149,9 @@ pub fn rel_path_for(download: &Download) -> Result<RelPath, String> {
                 .windows(2)
                 .position(|w| w[0] == "releases" && w[1] == "download")
                 .filter(|at| at + 4 == segments.len());
-            match (release, &download.build) {
+            match (release, build) {
                 (Some(at), _) => RelPath::from_segments(&segments[at + 2..]),
-                (None, Some(build)) => RelPath::from_segments(&[build.as_str(), file]),
+                (None, Some(build)) => RelPath::from_segments(&[build, file]),
                 (None, None) if segments.len() >= 2 => {
                     RelPath::from_segments(&segments[segments.len() - 2..])
                 }
@@ -147,35 +165,20 @@ pub fn rel_path_for(download: &Download) -> Result<RelPath, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mirror::entry::Version;
 
-    fn download(name: &str, url: &str, build: Option<&str>) -> Download {
-        Download {
-            key: "k".into(),
-            name: name.into(),
-            version: Version {
-                release: (3, 12, 8),
-                pre: String::new(),
-            },
-            os: "linux".into(),
-            arch: "x86_64".into(),
-            libc: "gnu".into(),
-            variant: None,
-            build: build.map(str::to_string),
-            sha256: None,
-            url: Url::parse(url).unwrap(),
-            raw: Default::default(),
-        }
+    /// Where a download of `name` from `url` goes.
+    fn place(name: &str, url: &str, build: Option<&str>) -> Result<RelPath, String> {
+        rel_path_for(name, build, &Url::parse(url).unwrap())
     }
 
     #[test]
     fn cpython_keeps_the_release_path_with_a_literal_plus() {
-        let d = download(
+        let placed = place(
             "cpython",
             "https://github.com/astral-sh/python-build-standalone/releases/download/20250115/cpython-3.12.8%2B20250115-x86_64-unknown-linux-gnu-install_only_stripped.tar.gz",
             Some("20250115"),
         );
-        let rel = rel_path_for(&d).unwrap();
+        let rel = placed.unwrap();
         assert_eq!(
             rel.as_str(),
             "20250115/cpython-3.12.8+20250115-x86_64-unknown-linux-gnu-install_only_stripped.tar.gz"
@@ -188,37 +191,30 @@ mod tests {
 
     #[test]
     fn cpython_elsewhere_goes_under_its_build() {
-        let d = download(
+        let placed = place(
             "cpython",
             "http://127.0.0.1:9/x/y/cpython-3.12.8%2Bb1-t.tar.gz",
             Some("b1"),
         );
-        assert_eq!(
-            rel_path_for(&d).unwrap().as_str(),
-            "b1/cpython-3.12.8+b1-t.tar.gz"
-        );
+        assert_eq!(placed.unwrap().as_str(), "b1/cpython-3.12.8+b1-t.tar.gz");
     }
 
     #[test]
     fn pypy_and_graalpy_get_their_own_folder() {
-        let d = download(
-            "pypy",
-            "https://downloads.python.org/pypy/pypy3.10-v7.3.17-linux64.tar.bz2",
-            None,
-        );
-        assert_eq!(
-            rel_path_for(&d).unwrap().as_str(),
-            "pypy/pypy3.10-v7.3.17-linux64.tar.bz2"
-        );
-        let d = download(
-            "graalpy",
-            "https://github.com/oracle/graalpython/releases/download/graal-24.1.1/graalpy-24.1.1-linux-amd64.tar.gz",
-            None,
-        );
-        assert_eq!(
-            rel_path_for(&d).unwrap().as_str(),
-            "graalpy/graalpy-24.1.1-linux-amd64.tar.gz"
-        );
+        for (name, url, rel) in [
+            (
+                "pypy",
+                "https://downloads.python.org/pypy/pypy3.10-v7.3.17-linux64.tar.bz2",
+                "pypy/pypy3.10-v7.3.17-linux64.tar.bz2",
+            ),
+            (
+                "graalpy",
+                "https://github.com/oracle/graalpython/releases/download/graal-24.1.1/graalpy-24.1.1-linux-amd64.tar.gz",
+                "graalpy/graalpy-24.1.1-linux-amd64.tar.gz",
+            ),
+        ] {
+            assert_eq!(place(name, url, None).unwrap().as_str(), rel);
+        }
     }
 
     #[test]
@@ -226,10 +222,16 @@ mod tests {
         assert!(RelPath::from_segments(&["..", "x"]).is_err());
         assert!(RelPath::from_segments(&["a", ".hidden"]).is_err());
         assert!(RelPath::from_segments(&["a", "b.part"]).is_err());
-        let d = download("pypy", "https://h.example/pypy/%2E%2E", None);
-        assert!(rel_path_for(&d).is_err());
-        let d = download("pypy", "https://h.example/pypy/a%2Fb", None);
-        assert!(rel_path_for(&d).is_err());
+        let placed = place("pypy", "https://h.example/pypy/%2E%2E", None);
+        assert!(placed.is_err());
+        let placed = place("pypy", "https://h.example/pypy/a%2Fb", None);
+        assert!(placed.is_err());
+    }
+
+    #[test]
+    fn urls_encode_all_but_unreserved_bytes() {
+        let rel = RelPath::unchecked("a b/\u{e9}~x+y-z_1.tar".into());
+        assert_eq!(rel.url(), "a%20b/%C3%A9~x%2By-z_1.tar");
     }
 
     #[test]

@@ -1,80 +1,57 @@
 //! The mirror's own record of the files it verified: `<dest>/.uv-shim/manifest`.
 //!
-//! One line per file: sha256, size, modification time (ns) and path. A sync
-//! trusts a file whose size and mtime still match its line without reading
-//! it, which keeps a no-op re-sync of thousands of entries fast; `mirror
+//! One line per file: sha256, [`FileStamp`] (size, modification time,
+//! inode) and path. A sync trusts a file whose stamp still matches its line
+//! without reading it, which keeps a no-op re-sync of thousands of entries fast; `mirror
 //! verify` rehashes regardless. Only files whose content matched a published
 //! checksum are recorded, so the manifest also tells `verify` which files
 //! that the metadata no longer names are older builds kept on purpose rather
 //! than strays.
 //!
-//! Plain text, not JSON: it is read on every sync and must stay cheap.
+//! A plain-text [`record`], like every file the shim keeps: it is read on
+//! every sync and must stay cheap.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::time::UNIX_EPOCH;
 
-use sha2::{Digest, Sha256};
+use super::layout::{RelPath, STATE_DIR};
+use crate::fsutil::{FileStamp, Record, record};
 
-use super::layout::RelPath;
-
-/// The folder of the mirror's own state, hidden from servers' listings and from pruning.
-pub const STATE_DIR: &str = ".uv-shim";
-
-const MAGIC: &str = "uv-shim-mirror-manifest 1";
-
-/// Size of the read buffer when hashing; large enough for full disk speed, small enough to not matter.
-pub const BUFFER: usize = 256 * 1024;
-
-/// What a file looked like when its hash was taken.
+/// A file whose content matched its published hash, as it was then.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Stamp {
+pub struct VerifiedFile {
     /// Lowercase hex sha256 of the content.
     pub sha256: String,
-    /// Size in bytes.
-    pub size: u64,
-    /// Modification time, nanoseconds since the epoch (0 when unknown: never matches).
-    pub mtime_ns: u128,
+    /// The file's stamp when the hash was taken.
+    pub stamp: FileStamp,
 }
 
-impl Stamp {
-    /// The stamp of the file at `path` with a known `sha256`.
-    pub fn of(path: &Path, sha256: String) -> std::io::Result<Stamp> {
-        let (size, mtime_ns) = size_and_mtime(path)?;
-        Ok(Stamp {
+impl VerifiedFile {
+    /// The record of the regular file at `path` with a known `sha256`.
+    pub fn of(path: &Path, sha256: String) -> std::io::Result<VerifiedFile> {
+        let meta = std::fs::metadata(path)?;
+        if !meta.is_file() {
+            return Err(std::io::Error::other("not a regular file"));
+        }
+        Ok(VerifiedFile {
             sha256,
-            size,
-            mtime_ns,
+            stamp: FileStamp::from_metadata(&meta),
         })
     }
 
-    /// Whether the file at `path` still has this size and mtime.
+    /// Whether the file at `path` is still as it was (an unknown mtime never is).
     pub fn still_matches(&self, path: &Path) -> bool {
-        self.mtime_ns != 0
-            && size_and_mtime(path).is_ok_and(|now| now == (self.size, self.mtime_ns))
+        let known_mtime =
+            matches!(self.stamp, FileStamp::Present { mtime_ns, .. } if mtime_ns != 0);
+        known_mtime && FileStamp::of(path) == self.stamp
     }
-}
-
-fn size_and_mtime(path: &Path) -> std::io::Result<(u64, u128)> {
-    let meta = std::fs::metadata(path)?;
-    if !meta.is_file() {
-        return Err(std::io::Error::other("not a regular file"));
-    }
-    let mtime = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos());
-    Ok((meta.len(), mtime))
 }
 
 /// The manifest of one mirror.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Manifest {
-    /// Stamps by path.
-    pub files: BTreeMap<RelPath, Stamp>,
+    /// Verified files by path.
+    pub files: BTreeMap<RelPath, VerifiedFile>,
 }
 
 impl Manifest {
@@ -83,114 +60,53 @@ impl Manifest {
         dest.join(STATE_DIR).join("manifest")
     }
 
-    /// Reads the manifest; a missing or unreadable one is empty (the files are then rehashed).
+    /// Reads the manifest; a missing, unreadable or older one is empty (the
+    /// files are then rehashed), and a line that does not parse is skipped.
     pub fn load(dest: &Path) -> Manifest {
-        let Ok(text) = std::fs::read_to_string(Self::path(dest)) else {
-            return Manifest::default();
-        };
-        let mut lines = text.lines();
-        if lines.next() != Some(MAGIC) {
-            return Manifest::default();
-        }
-        let files = lines
-            .filter_map(|line| {
-                let mut fields = line.splitn(4, ' ');
-                let sha256 = fields.next()?.to_string();
-                let size = fields.next()?.parse().ok()?;
-                let mtime_ns = fields.next()?.parse().ok()?;
-                let rel =
-                    RelPath::from_segments(&fields.next()?.split('/').collect::<Vec<_>>()).ok()?;
-                (sha256.len() == 64).then_some((
-                    rel,
-                    Stamp {
-                        sha256,
-                        size,
-                        mtime_ns,
-                    },
-                ))
-            })
-            .collect();
-        Manifest { files }
-    }
-
-    /// The file's text.
-    pub fn render(&self) -> String {
-        let mut out = String::with_capacity(64 + self.files.len() * 160);
-        out.push_str(MAGIC);
-        out.push('\n');
-        for (rel, stamp) in &self.files {
-            out.push_str(&format!(
-                "{} {} {} {rel}\n",
-                stamp.sha256, stamp.size, stamp.mtime_ns
-            ));
-        }
-        out
+        record::read(&Self::path(dest), KIND, VERSION, |lines| {
+            let files = lines
+                .filter(|(key, _)| *key == "file")
+                .filter_map(|(_, value)| {
+                    let mut fields = value.splitn(3, ' ');
+                    let sha256 = fields.next()?.to_string();
+                    let stamp = fields.next()?.parse().ok()?;
+                    let rel =
+                        RelPath::from_segments(&fields.next()?.split('/').collect::<Vec<_>>())
+                            .ok()?;
+                    (sha256.len() == 64).then_some((rel, VerifiedFile { sha256, stamp }))
+                })
+                .collect();
+            Some(Manifest { files })
+        })
+        .unwrap_or_default()
     }
 
     /// Writes the manifest atomically.
     pub fn save(&self, dest: &Path) -> std::io::Result<()> {
-        crate::fsutil::write_atomic(&Self::path(dest), self.render().as_bytes())
+        let mut record = Record::new(KIND, VERSION);
+        for (rel, file) in &self.files {
+            record.push("file", format_args!("{} {} {rel}", file.sha256, file.stamp));
+        }
+        record.write(&Self::path(dest))
     }
 
     /// The known hash of the file at `rel` below `dest`, when its stamp still holds.
     pub fn known(&self, dest: &Path, rel: &RelPath) -> Option<&str> {
         self.files
             .get(rel)
-            .filter(|stamp| stamp.still_matches(&rel.under(dest)))
-            .map(|stamp| stamp.sha256.as_str())
+            .filter(|file| file.still_matches(&rel.under(dest)))
+            .map(|file| file.sha256.as_str())
     }
 }
 
-/// Hashes a file, calling `stop` between blocks (`true` aborts with `Interrupted`).
-pub fn hash_file(path: &Path, stop: &dyn Fn() -> bool) -> std::io::Result<String> {
-    let mut file = File::open(path)?;
-    let mut hasher = Sha256::new();
-    hash_into(&mut file, u64::MAX, &mut hasher, stop)?;
-    Ok(hex(&hasher.finalize()))
-}
-
-/// Feeds up to `limit` bytes of `reader` into `hasher`; returns how many were read.
-pub fn hash_into(
-    reader: &mut dyn Read,
-    limit: u64,
-    hasher: &mut Sha256,
-    stop: &dyn Fn() -> bool,
-) -> std::io::Result<u64> {
-    let mut buf = vec![0u8; BUFFER];
-    let mut total = 0u64;
-    while total < limit {
-        if stop() {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::Interrupted,
-                "interrupted",
-            ));
-        }
-        let want = (limit - total).min(BUFFER as u64) as usize;
-        let n = match reader.read(&mut buf[..want]) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(err) => return Err(err),
-        };
-        hasher.update(&buf[..n]);
-        total += n as u64;
-    }
-    Ok(total)
-}
-
-/// Lowercase hex.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        let _ = write!(out, "{byte:02x}");
-    }
-    out
-}
+/// The on-disk format: a [`record`] of `file <sha256> <stamp> <path>` lines.
+const KIND: &str = "mirror-manifest";
+const VERSION: &str = "2";
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mirror::hash::hash_file;
 
     #[test]
     fn round_trips_and_notices_changes() {
@@ -209,7 +125,7 @@ mod tests {
         let mut manifest = Manifest::default();
         manifest
             .files
-            .insert(rel.clone(), Stamp::of(&path, sha.clone()).unwrap());
+            .insert(rel.clone(), VerifiedFile::of(&path, sha.clone()).unwrap());
         manifest.save(dir.path()).unwrap();
         let back = Manifest::load(dir.path());
         assert_eq!(back, manifest);
@@ -224,12 +140,5 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         crate::fsutil::write_atomic(&Manifest::path(dir.path()), b"{}").unwrap();
         assert!(Manifest::load(dir.path()).files.is_empty());
-    }
-
-    #[test]
-    fn stop_interrupts_hashing() {
-        let mut hasher = Sha256::new();
-        let err = hash_into(&mut &b"abc"[..], u64::MAX, &mut hasher, &|| true).unwrap_err();
-        assert_eq!(err.kind(), std::io::ErrorKind::Interrupted);
     }
 }

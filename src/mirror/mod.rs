@@ -2,139 +2,37 @@
 //! check a Python mirror laid out as the design contract says, from uv's
 //! upstream download list.
 //!
-//! * [`select`]: the filters; [`layout`]: where each file goes;
+//! From the bottom up (each module imports only ones above it in this list):
+//!
+//! * [`layout`]: where each file goes, and the names every module shares;
+//!   [`hash`]: sha256 and hex; [`interrupt`]: Ctrl-C; [`progress`]: what the user sees;
+//! * [`entry`]: one download of uv's metadata; [`select`]: the filters;
+//!   [`args`]: the command line; [`pool`]: the worker threads;
 //! * [`download`]: one download (part file, hash on the fly, resume, retry);
-//! * [`sync`]: the run (plan, parallel work, merge, prune, summary);
-//! * [`write`]: the mirror's metadata; [`manifest`]: its record of verified files;
-//! * [`verify`]: the full check; [`progress`]: what the user sees;
-//!   [`interrupt`]: Ctrl-C.
+//! * [`write`](mod@write): the mirror's metadata; [`manifest`]: its record of verified files;
+//! * [`sync`]: the run (plan, parallel work, publish, prune, report);
+//!   [`verify`]: the full check.
 //!
 //! Nothing here runs on the shim's hot path.
 
+mod args;
 mod download;
 mod entry;
+mod hash;
 mod interrupt;
 mod layout;
 mod manifest;
+mod pool;
 mod progress;
 mod select;
 mod sync;
 mod verify;
 mod write;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use clap::{Args, Subcommand, ValueEnum};
-
-use crate::urls::UPSTREAM_METADATA;
-
-/// `uv-shim mirror …`.
-#[derive(Debug, Subcommand)]
-pub enum MirrorCommand {
-    /// Download Python builds from uv's upstream list into DIR and write its download-metadata.json.
-    ///
-    /// Files already present and verified are skipped, interrupted downloads
-    /// resume, and the metadata lists only files that passed their sha256,
-    /// merged with what the mirror already held.
-    Sync(SyncArgs),
-    /// Rehash every file of the mirror in DIR; report missing, corrupt and unlisted files.
-    Verify(VerifyArgs),
-}
-
-/// Arguments of `mirror sync`.
-#[derive(Debug, Args)]
-pub struct SyncArgs {
-    /// The mirror folder (created if missing).
-    #[arg(long, value_name = "DIR")]
-    pub dest: PathBuf,
-    /// The upstream download list: an https/http/file URL or a path.
-    #[arg(long, value_name = "URL|FILE", default_value = UPSTREAM_METADATA)]
-    pub from: String,
-    /// Python versions to take: 3.12, 3.12.8, >=3.11, ">=3.11,<3.13" (repeatable; any may match).
-    #[arg(long = "python", value_name = "VERSION", value_parser = select::PythonSpec::parse)]
-    pub python: Vec<select::PythonSpec>,
-    /// Implementations to take (repeatable or comma-separated).
-    #[arg(long, value_enum, value_delimiter = ',', value_name = "NAME")]
-    pub implementation: Vec<Implementation>,
-    /// Operating systems: linux, darwin (or macos), windows… (repeatable or comma-separated; a trailing * matches a prefix).
-    #[arg(long, value_delimiter = ',', value_name = "OS")]
-    pub os: Vec<String>,
-    /// Architectures: x86_64, aarch64, x86_64_v3… (repeatable or comma-separated; x86_64* takes every x86_64 level).
-    #[arg(long, value_delimiter = ',', value_name = "ARCH")]
-    pub arch: Vec<String>,
-    /// C libraries: gnu, musl, none… (repeatable or comma-separated).
-    #[arg(long, value_delimiter = ',', value_name = "LIBC")]
-    pub libc: Vec<String>,
-    /// Build variants: default, freethreaded, debug, freethreaded+debug (repeatable or comma-separated).
-    #[arg(long, value_delimiter = ',', value_name = "VARIANT")]
-    pub variant: Vec<String>,
-    /// Only the newest patch release of each minor version (per platform and variant).
-    #[arg(long)]
-    pub latest_patch: bool,
-    /// List what would be fetched (with sizes) and removed; change nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Parallel downloads (and hashes).
-    #[arg(long, short = 'j', value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub jobs: u16,
-    /// Remove files that no entry of the resulting metadata names (older builds, strays, stale .part files).
-    #[arg(long)]
-    pub prune: bool,
-    /// Import files already in DIR (release-tag folders, upstream names) without any network; needs a local --from.
-    #[arg(long)]
-    pub offline: bool,
-    /// Retries of a download after a transient failure (connection error, timeout, 408, 429, 5xx).
-    #[arg(long, value_name = "N", default_value_t = 4)]
-    pub retries: u32,
-    /// Longest wait for a connection, an answer or the next block of data.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
-    pub timeout: Duration,
-}
-
-/// Arguments of `mirror verify`.
-#[derive(Debug, Args)]
-pub struct VerifyArgs {
-    /// The mirror folder.
-    #[arg(long, value_name = "DIR")]
-    pub dest: PathBuf,
-    /// Files hashed in parallel (default: the number of CPUs).
-    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub jobs: Option<u16>,
-}
-
-/// A Python implementation uv can install.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Implementation {
-    /// CPython (python-build-standalone).
-    Cpython,
-    /// PyPy.
-    Pypy,
-    /// GraalPy.
-    Graalpy,
-    /// Pyodide.
-    Pyodide,
-}
-
-impl Implementation {
-    /// The `name` field of uv's metadata.
-    pub fn name(self) -> &'static str {
-        match self {
-            Implementation::Cpython => "cpython",
-            Implementation::Pypy => "pypy",
-            Implementation::Graalpy => "graalpy",
-            Implementation::Pyodide => "pyodide",
-        }
-    }
-}
-
-/// A mistake in the command line that clap cannot see (exit code 2).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
+pub use args::MirrorCommand;
+use args::UsageError;
 
 /// Runs a `mirror` command.
 pub fn run(command: MirrorCommand) -> anyhow::Result<ExitCode> {
@@ -152,49 +50,4 @@ pub fn run(command: MirrorCommand) -> anyhow::Result<ExitCode> {
         }
         other => other,
     }
-}
-
-/// Runs `work` on `jobs` with `workers` threads; the workers report through
-/// the returned channel, which closes when all of them are done.
-///
-/// Plain threads rather than a scope: on Ctrl-C the caller may stop
-/// listening while a worker still waits on the network.
-fn spawn_pool<J, M>(
-    jobs: Vec<J>,
-    workers: usize,
-    work: impl Fn(J, &Sender<M>) + Send + Sync + 'static,
-) -> Receiver<M>
-where
-    J: Send + 'static,
-    M: Send + 'static,
-{
-    let (tx, rx) = mpsc::channel();
-    let workers = workers.clamp(1, jobs.len().max(1));
-    let queue = Arc::new(Mutex::new(std::collections::VecDeque::from(jobs)));
-    let work = Arc::new(work);
-    for n in 0..workers {
-        let (my_queue, my_work, my_tx) = (Arc::clone(&queue), Arc::clone(&work), tx.clone());
-        let spawned = std::thread::Builder::new()
-            .name(format!("mirror-{n}"))
-            .spawn(move || {
-                loop {
-                    if interrupt::requested() {
-                        break;
-                    }
-                    let job = my_queue
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .pop_front();
-                    let Some(job) = job else { break };
-                    my_work(job, &my_tx);
-                }
-            });
-        if spawned.is_err() && n == 0 {
-            // Not even one thread: do the work here rather than hang.
-            while let Some(job) = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front() {
-                work(job, &tx);
-            }
-        }
-    }
-    rx
 }

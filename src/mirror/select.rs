@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::entry::{Download, Version, compare_pre};
+use super::entry::{Download, PythonVersion, compare_pre};
 
 /// One `--python` value: comma-separated clauses that must all hold, e.g.
 /// `3.12`, `3.12.8`, `>=3.11`, `>=3.11,<3.13`, `3.14.0rc2`.
@@ -50,7 +50,7 @@ impl PythonSpec {
     }
 
     /// Whether `version` satisfies every clause.
-    pub fn matches(&self, version: &Version) -> bool {
+    pub fn matches(&self, version: &PythonVersion) -> bool {
         self.clauses.iter().all(|clause| clause.matches(version))
     }
 }
@@ -101,7 +101,7 @@ fn parse_clause(text: &str) -> Result<Clause, String> {
 }
 
 impl Clause {
-    fn matches(&self, version: &Version) -> bool {
+    fn matches(&self, version: &PythonVersion) -> bool {
         let (major, minor, patch) = version.release;
         let have = [major, minor, patch];
         match self.op {
@@ -110,7 +110,7 @@ impl Clause {
             op => {
                 let mut padded = [0u64; 3];
                 padded[..self.parts.len()].copy_from_slice(&self.parts);
-                let bound = Version {
+                let bound = PythonVersion {
                     release: (padded[0], padded[1], padded[2]),
                     pre: self.pre.clone(),
                 };
@@ -133,7 +133,7 @@ impl Clause {
         }
     }
 
-    fn equal(&self, version: &Version, have: &[u64; 3]) -> bool {
+    fn equal(&self, version: &PythonVersion, have: &[u64; 3]) -> bool {
         if have[..self.parts.len()] != self.parts[..] {
             return false;
         }
@@ -233,7 +233,7 @@ pub fn select(downloads: &[Download], filters: &Filters) -> Vec<usize> {
             variant_name(d),
         )
     }
-    let mut newest: HashMap<Group<'_>, &Version> = HashMap::new();
+    let mut newest: HashMap<Group<'_>, &PythonVersion> = HashMap::new();
     for &i in &chosen {
         let d = &downloads[i];
         let slot = newest.entry(group(d)).or_insert(&d.version);
@@ -283,13 +283,13 @@ mod tests {
     use super::*;
     use url::Url;
 
-    fn version(text: &str) -> Version {
+    fn version(text: &str) -> PythonVersion {
         let split = text
             .find(|c: char| c.is_ascii_alphabetic())
             .unwrap_or(text.len());
         let (numbers, pre) = text.split_at(split);
         let n: Vec<u64> = numbers.split('.').map(|p| p.parse().unwrap()).collect();
-        Version {
+        PythonVersion {
             release: (n[0], n[1], n[2]),
             pre: pre.into(),
         }

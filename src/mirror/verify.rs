@@ -24,12 +24,14 @@ use indicatif::HumanBytes;
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use super::VerifyArgs;
-use super::download::PART_SUFFIX;
+use super::args::VerifyArgs;
 use super::entry;
-use super::layout::RelPath;
-use super::manifest::{Manifest, hash_into, hex};
+use super::hash::hash_into;
+use super::layout::{PART_SUFFIX, RelPath};
+use super::manifest::Manifest;
+use super::pool::spawn_pool;
 use super::progress::{self, Progress};
+use crate::fsutil::hex;
 use crate::urls::METADATA_FILE;
 
 /// Why a file is checked.
@@ -66,7 +68,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let mut problems: Vec<String> = Vec::new();
     let mut expected: BTreeMap<RelPath, (String, Role)> = BTreeMap::new();
     for d in &downloads {
-        let Some(rel) = super::sync::local_rel(&dest, &d.url) else {
+        let Some(rel) = RelPath::from_file_url(&dest, &d.url) else {
             problems.push(format!(
                 "outside  {}: its URL {} is not a file of this mirror",
                 d.key,
@@ -140,7 +142,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let rx = {
         let dest = dest.clone();
         let hashed = Arc::clone(&hashed);
-        super::spawn_pool(jobs, workers, move |(rel, sha, role), tx| {
+        spawn_pool(jobs, workers, move |(rel, sha, role), tx| {
             let found = hash(&rel.under(&dest), &hashed);
             let _ = tx.send((rel, sha, role, found));
         })

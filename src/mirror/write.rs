@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use super::entry::{Download, compare_builds};
+use super::entry::{Download, PythonVersion, compare_builds};
 use super::layout::RelPath;
 
 /// A download and where it lives in the mirror.
@@ -22,7 +22,7 @@ pub struct Placed {
 
 /// One entry of the metadata to write.
 #[derive(Debug, Clone)]
-pub struct Chosen {
+pub struct ListedEntry {
     /// The key.
     pub key: String,
     /// Its file.
@@ -43,9 +43,9 @@ pub fn merge(
     upstream: &[Placed],
     existing: &[Placed],
     verified: &dyn Fn(&RelPath, Option<&str>) -> Option<String>,
-) -> Vec<Chosen> {
+) -> Vec<ListedEntry> {
     let mut order: Vec<String> = Vec::new();
-    let mut best: HashMap<String, Chosen> = HashMap::new();
+    let mut best: HashMap<String, ListedEntry> = HashMap::new();
     let candidates = upstream
         .iter()
         .map(|p| (p, true))
@@ -75,7 +75,7 @@ pub fn merge(
         }
         best.insert(
             d.key.clone(),
-            Chosen {
+            ListedEntry {
                 key: d.key.clone(),
                 rel: placed.rel.clone(),
                 build: d.build.clone(),
@@ -84,7 +84,7 @@ pub fn merge(
             },
         );
     }
-    let mut chosen: Vec<Chosen> = order
+    let mut chosen: Vec<ListedEntry> = order
         .into_iter()
         .filter_map(|key| best.remove(&key))
         .collect();
@@ -99,7 +99,7 @@ pub fn merge(
     chosen.sort_by(|a, b| {
         rank[&name_of(&a.entry)]
             .cmp(&rank[&name_of(&b.entry)])
-            .then_with(|| version_of(&b.entry).cmp(&version_of(&a.entry)))
+            .then_with(|| PythonVersion::of_entry(&b.entry).cmp(&PythonVersion::of_entry(&a.entry)))
     });
     chosen
 }
@@ -112,22 +112,10 @@ fn name_of(entry: &Map<String, Value>) -> String {
         .to_string()
 }
 
-fn version_of(entry: &Map<String, Value>) -> super::entry::Version {
-    let number = |field: &str| entry.get(field).and_then(Value::as_u64).unwrap_or(0);
-    super::entry::Version {
-        release: (number("major"), number("minor"), number("patch")),
-        pre: entry
-            .get("prerelease")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string(),
-    }
-}
-
 /// The document's bytes (pretty JSON, as uv's own file).
-pub fn render(chosen: &[Chosen]) -> Vec<u8> {
+pub fn render(chosen: &[ListedEntry]) -> Vec<u8> {
     /// Serialises the entries in order without copying them into a new map.
-    struct Document<'a>(&'a [Chosen]);
+    struct Document<'a>(&'a [ListedEntry]);
     impl serde::Serialize for Document<'_> {
         fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
             serializer.collect_map(self.0.iter().map(|c| (&c.key, &c.entry)))
@@ -152,7 +140,6 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mirror::entry::Version;
     use url::Url;
 
     fn placed(key: &str, minor: u64, build: &str, sha: char) -> Placed {
@@ -166,7 +153,7 @@ mod tests {
             download: Download {
                 key: key.into(),
                 name: "cpython".into(),
-                version: Version {
+                version: PythonVersion {
                     release: (3, minor, 1),
                     pre: String::new(),
                 },

@@ -12,6 +12,11 @@
 //!   A mismatch deletes it and reports the URL and both hashes (after one
 //!   fresh attempt when the bad file had been resumed, in case upstream
 //!   replaced the file between the two halves).
+//!
+//! [`error`] says how a download fails; [`source`] where its bytes come from.
+
+mod error;
+mod source;
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -23,11 +28,14 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use super::interrupt;
-use super::manifest::{BUFFER, hash_into, hex};
+pub use error::DownloadError;
+use error::{Failed, io_error, transient, with_attempts};
+use source::{Open, Opened, content_length, open_file, open_http};
 
-/// Suffix of the file a download streams into.
-pub const PART_SUFFIX: &str = ".part";
+use super::hash::{BUFFER, hash_into};
+use super::interrupt;
+use super::layout::PART_SUFFIX;
+use crate::fsutil::hex;
 
 /// Time allowed to open a connection; longer than the shim's own because
 /// mirrors are built through corporate proxies, and retries follow anyway.
@@ -68,7 +76,7 @@ pub enum Event {
 
 /// A download that landed in the mirror.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fetched {
+pub struct Downloaded {
     /// Its sha256, lowercase hex.
     pub sha256: String,
     /// Its size.
@@ -77,81 +85,9 @@ pub struct Fetched {
     pub resumed_from: u64,
 }
 
-/// Why a download failed.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum FetchError {
-    /// The content does not have the published hash.
-    #[error(
-        "checksum mismatch for {url}: expected sha256 {expected}, got {actual}; removed the download"
-    )]
-    Mismatch {
-        /// The URL (redacted).
-        url: String,
-        /// The published sha256.
-        expected: String,
-        /// The sha256 of what arrived.
-        actual: String,
-    },
-    /// The server answered with an error status.
-    #[error("{url} answered HTTP {status}{}", tries(*.attempts))]
-    Status {
-        /// The URL (redacted).
-        url: String,
-        /// The status.
-        status: u16,
-        /// How many requests were made.
-        attempts: u32,
-    },
-    /// The transfer failed.
-    #[error("cannot fetch {url}: {detail}{}", tries(*.attempts))]
-    Transport {
-        /// The URL (redacted).
-        url: String,
-        /// What went wrong (redacted).
-        detail: String,
-        /// How many requests were made.
-        attempts: u32,
-    },
-    /// The mirror's disk failed us.
-    #[error("cannot write {path}: {detail}")]
-    Io {
-        /// The file.
-        path: String,
-        /// The OS error.
-        detail: String,
-    },
-    /// Ctrl-C.
-    #[error("interrupted; the partial download is kept for the next run")]
-    Interrupted,
-}
-
-fn tries(attempts: u32) -> String {
-    if attempts > 1 {
-        format!(" (gave up after {attempts} attempts)")
-    } else {
-        String::new()
-    }
-}
-
-/// How one attempt ended, when it did not deliver a file.
-enum Failed {
-    /// Worth another attempt.
-    Transient {
-        error: FetchError,
-        /// Bytes arrived before the failure.
-        progressed: bool,
-        /// The server asked for this pause (`Retry-After`).
-        retry_after: Option<Duration>,
-    },
-    /// Not worth another attempt.
-    Permanent(FetchError),
-    /// The part file cannot be continued: delete it and start over.
-    Restart(FetchError),
-}
-
 /// Downloads files; shared by the worker threads.
 #[derive(Debug, Clone)]
-pub struct Fetcher {
+pub struct Downloader {
     client: reqwest::blocking::Client,
     retries: u32,
     backoff: Duration,
@@ -159,10 +95,10 @@ pub struct Fetcher {
     received: Arc<AtomicU64>,
 }
 
-impl Fetcher {
-    /// A fetcher that waits at most `timeout` for any answer or block of
+impl Downloader {
+    /// A downloader that waits at most `timeout` for any answer or block of
     /// data and retries transient failures `retries` times.
-    pub fn new(timeout: Duration, retries: u32, backoff: Duration) -> anyhow::Result<Fetcher> {
+    pub fn new(timeout: Duration, retries: u32, backoff: Duration) -> anyhow::Result<Downloader> {
         let client = crate::metadata::fetch::client_builder(timeout)
             .connect_timeout(CONNECT_TIMEOUT.min(timeout))
             .build()
@@ -172,7 +108,7 @@ impl Fetcher {
                     crate::metadata::fetch::chain(&err)
                 )
             })?;
-        Ok(Fetcher {
+        Ok(Downloader {
             client,
             retries,
             backoff,
@@ -181,7 +117,7 @@ impl Fetcher {
         })
     }
 
-    /// Bytes received so far by every download of this fetcher.
+    /// Bytes received so far by every download of this downloader.
     pub fn received(&self) -> u64 {
         self.received.load(Ordering::Relaxed)
     }
@@ -215,13 +151,13 @@ impl Fetcher {
 
     /// Downloads `url` to `target`, checking `expected` (when the metadata
     /// publishes a hash). `events` hears about starts and retries.
-    pub fn fetch(
+    pub fn download(
         &self,
         url: &Url,
         target: &Path,
         expected: Option<&str>,
         events: &dyn Fn(Event),
-    ) -> Result<Fetched, FetchError> {
+    ) -> Result<Downloaded, DownloadError> {
         let part = part_path(target);
         if let Some(dir) = target.parent() {
             std::fs::create_dir_all(dir).map_err(|err| io_error(dir, &err))?;
@@ -231,7 +167,7 @@ impl Fetcher {
         let mut restarted = false;
         loop {
             if interrupt::requested() {
-                return Err(FetchError::Interrupted);
+                return Err(DownloadError::Interrupted);
             }
             attempts += 1;
             let failed = match self.attempt(url, &part, events) {
@@ -245,7 +181,7 @@ impl Fetcher {
                                 restarted = true;
                                 continue;
                             }
-                            return Err(FetchError::Mismatch {
+                            return Err(DownloadError::Mismatch {
                                 url: crate::redact::url(url.as_str()),
                                 expected: expected.to_string(),
                                 actual: fetched.sha256,
@@ -259,10 +195,10 @@ impl Fetcher {
                 Err(failed) => failed,
             };
             match failed {
-                Failed::Permanent(FetchError::Status { url, status, .. }) => {
+                Failed::Permanent(DownloadError::Status { url, status, .. }) => {
                     // The file is gone upstream; a part of it is no use.
                     let _ = std::fs::remove_file(&part);
-                    return Err(FetchError::Status {
+                    return Err(DownloadError::Status {
                         url,
                         status,
                         attempts,
@@ -297,7 +233,7 @@ impl Fetcher {
                         delay,
                     });
                     if !sleep(delay) {
-                        return Err(FetchError::Interrupted);
+                        return Err(DownloadError::Interrupted);
                     }
                 }
             }
@@ -305,10 +241,15 @@ impl Fetcher {
     }
 
     /// One request: continue the part file, or start it.
-    fn attempt(&self, url: &Url, part: &Path, events: &dyn Fn(Event)) -> Result<Fetched, Failed> {
+    fn attempt(
+        &self,
+        url: &Url,
+        part: &Path,
+        events: &dyn Fn(Event),
+    ) -> Result<Downloaded, Failed> {
         let io = |path: &Path, err: std::io::Error| {
             if err.kind() == std::io::ErrorKind::Interrupted {
-                Failed::Permanent(FetchError::Interrupted)
+                Failed::Permanent(DownloadError::Interrupted)
             } else {
                 Failed::Permanent(io_error(path, &err))
             }
@@ -329,12 +270,12 @@ impl Fetcher {
 
         let opened = match url.scheme() {
             "file" => open_file(url, offset)?,
-            _ => self.open_http(url, offset)?,
+            _ => open_http(&self.client, self.timeout, url, offset)?,
         };
         let Opened { body, from, length } = match opened {
             Open::Body(opened) => opened,
             Open::AlreadyComplete => {
-                return Ok(Fetched {
+                return Ok(Downloaded {
                     sha256: hex(&hasher.finalize()),
                     size: offset,
                     resumed_from: offset,
@@ -377,7 +318,7 @@ impl Fetcher {
         }
         // The rename comes next; make sure the bytes are on disk before it.
         file.sync_all().map_err(|err| io(part, err))?;
-        Ok(Fetched {
+        Ok(Downloaded {
             sha256: hex(&hasher.finalize()),
             size: from + received,
             resumed_from: from,
@@ -400,7 +341,10 @@ impl Fetcher {
         let mut received = 0u64;
         loop {
             if interrupt::requested() {
-                return (received, Some(Failed::Permanent(FetchError::Interrupted)));
+                return (
+                    received,
+                    Some(Failed::Permanent(DownloadError::Interrupted)),
+                );
             }
             let n = match body.read(&mut buf) {
                 Ok(0) => break,
@@ -421,7 +365,7 @@ impl Fetcher {
                 }
             };
             if let Err(err) = out.write_all(&buf[..n]) {
-                let error = FetchError::Io {
+                let error = DownloadError::Io {
                     path: format!("the partial download of {shown}"),
                     detail: err.to_string(),
                 };
@@ -441,200 +385,6 @@ impl Fetcher {
             ),
             _ => (received, None),
         }
-    }
-
-    fn open_http(&self, url: &Url, offset: u64) -> Result<Open, Failed> {
-        let shown = crate::redact::url(url.as_str());
-        let mut request = self.client.get(url.as_str());
-        if offset > 0 {
-            request = request.header(reqwest::header::RANGE, format!("bytes={offset}-"));
-        }
-        let response = request.send().map_err(|err| Failed::Transient {
-            error: FetchError::Transport {
-                url: shown.clone(),
-                detail: crate::metadata::fetch::describe(&err, self.timeout),
-                attempts: 1,
-            },
-            progressed: false,
-            retry_after: None,
-        })?;
-        let status = response.status().as_u16();
-        let length = content_length(&response);
-        match status {
-            200 => Ok(Open::Body(Opened {
-                body: Box::new(response),
-                from: 0,
-                length,
-            })),
-            206 if offset > 0 => {
-                let start = response
-                    .headers()
-                    .get(reqwest::header::CONTENT_RANGE)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.strip_prefix("bytes "))
-                    .and_then(|v| v.split('-').next())
-                    .and_then(|v| v.trim().parse::<u64>().ok());
-                if start == Some(offset) {
-                    Ok(Open::Body(Opened {
-                        body: Box::new(response),
-                        from: offset,
-                        length,
-                    }))
-                } else {
-                    Err(restart(
-                        &shown,
-                        "the server answered a different range than asked for",
-                    ))
-                }
-            }
-            416 if offset > 0 => {
-                // Nothing after `offset`: either the part file is already
-                // whole, or it is longer than the file (then start over).
-                let total = response
-                    .headers()
-                    .get(reqwest::header::CONTENT_RANGE)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.strip_prefix("bytes */"))
-                    .and_then(|v| v.trim().parse::<u64>().ok());
-                if total == Some(offset) {
-                    Ok(Open::AlreadyComplete)
-                } else {
-                    Err(restart(
-                        &shown,
-                        "the partial download is longer than the file",
-                    ))
-                }
-            }
-            408 | 425 | 429 | 500..=599 => Err(Failed::Transient {
-                retry_after: response
-                    .headers()
-                    .get(reqwest::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .map(Duration::from_secs),
-                error: FetchError::Status {
-                    url: shown,
-                    status,
-                    attempts: 1,
-                },
-                progressed: false,
-            }),
-            _ => Err(Failed::Permanent(FetchError::Status {
-                url: shown,
-                status,
-                attempts: 1,
-            })),
-        }
-    }
-}
-
-/// A body to copy.
-struct Opened {
-    body: Box<dyn Read + Send>,
-    /// Where in the file the body starts (0 when the server ignored `Range`).
-    from: u64,
-    /// The body's length, when known.
-    length: Option<u64>,
-}
-
-enum Open {
-    Body(Opened),
-    /// The part file already holds the whole file.
-    AlreadyComplete,
-}
-
-/// A download from a `file` URL (a local upstream, another mirror).
-fn open_file(url: &Url, offset: u64) -> Result<Open, Failed> {
-    let shown = crate::redact::url(url.as_str());
-    let path = url.to_file_path().map_err(|()| {
-        Failed::Permanent(FetchError::Transport {
-            url: shown.clone(),
-            detail: "not a local path".into(),
-            attempts: 1,
-        })
-    })?;
-    let mut file = File::open(&path).map_err(|err| {
-        Failed::Permanent(FetchError::Transport {
-            url: shown.clone(),
-            detail: format!("cannot read {}: {err}", path.display()),
-            attempts: 1,
-        })
-    })?;
-    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    if offset > size {
-        return Err(restart(
-            &shown,
-            "the partial download is longer than the file",
-        ));
-    }
-    if offset == size && offset > 0 {
-        return Ok(Open::AlreadyComplete);
-    }
-    file.seek(SeekFrom::Start(offset)).map_err(|err| {
-        Failed::Permanent(FetchError::Transport {
-            url: shown,
-            detail: err.to_string(),
-            attempts: 1,
-        })
-    })?;
-    Ok(Open::Body(Opened {
-        body: Box::new(file),
-        from: offset,
-        length: Some(size - offset),
-    }))
-}
-
-/// The `Content-Length` header. (reqwest's `content_length()` is the body's
-/// size hint, which is 0 for a HEAD answer.)
-fn content_length(response: &reqwest::blocking::Response) -> Option<u64> {
-    response
-        .headers()
-        .get(reqwest::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse().ok())
-}
-
-fn transient(shown: &str, detail: String) -> Failed {
-    Failed::Transient {
-        error: FetchError::Transport {
-            url: shown.to_string(),
-            detail,
-            attempts: 1,
-        },
-        progressed: false,
-        retry_after: None,
-    }
-}
-
-/// The part file cannot be continued: start over.
-fn restart(shown: &str, detail: &str) -> Failed {
-    Failed::Restart(FetchError::Transport {
-        url: shown.to_string(),
-        detail: format!("{detail}; starting over"),
-        attempts: 1,
-    })
-}
-
-fn with_attempts(error: FetchError, attempts: u32) -> FetchError {
-    match error {
-        FetchError::Status { url, status, .. } => FetchError::Status {
-            url,
-            status,
-            attempts,
-        },
-        FetchError::Transport { url, detail, .. } => FetchError::Transport {
-            url,
-            detail,
-            attempts,
-        },
-        other => other,
-    }
-}
-
-fn io_error(path: &Path, err: &std::io::Error) -> FetchError {
-    FetchError::Io {
-        path: path.display().to_string(),
-        detail: err.to_string(),
     }
 }
 

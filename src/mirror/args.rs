@@ -1,0 +1,114 @@
+//! The command line of `uv-shim mirror`: what the user typed, as clap
+//! parses it. `mirror sync` and `mirror verify` resolve it in their own modules.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Subcommand, ValueEnum};
+
+use super::select::PythonSpec;
+use crate::urls::UPSTREAM_METADATA;
+
+/// `uv-shim mirror …`.
+#[derive(Debug, Subcommand)]
+pub enum MirrorCommand {
+    /// Download Python builds from uv's upstream list into DIR and write its download-metadata.json.
+    ///
+    /// Files already present and verified are skipped, interrupted downloads
+    /// resume, and the metadata lists only files that passed their sha256,
+    /// merged with what the mirror already held.
+    Sync(SyncArgs),
+    /// Rehash every file of the mirror in DIR; report missing, corrupt and unlisted files.
+    Verify(VerifyArgs),
+}
+
+/// Arguments of `mirror sync`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// The mirror folder (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub dest: PathBuf,
+    /// The upstream download list: an https/http/file URL or a path.
+    #[arg(long, value_name = "URL|FILE", default_value = UPSTREAM_METADATA)]
+    pub from: String,
+    /// Python versions to take: 3.12, 3.12.8, >=3.11, ">=3.11,<3.13" (repeatable; any may match).
+    #[arg(long = "python", value_name = "VERSION", value_parser = PythonSpec::parse)]
+    pub python: Vec<PythonSpec>,
+    /// Implementations to take (repeatable or comma-separated).
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "NAME")]
+    pub implementation: Vec<Implementation>,
+    /// Operating systems: linux, darwin (or macos), windows… (repeatable or comma-separated; a trailing * matches a prefix).
+    #[arg(long, value_delimiter = ',', value_name = "OS")]
+    pub os: Vec<String>,
+    /// Architectures: x86_64, aarch64, x86_64_v3… (repeatable or comma-separated; x86_64* takes every x86_64 level).
+    #[arg(long, value_delimiter = ',', value_name = "ARCH")]
+    pub arch: Vec<String>,
+    /// C libraries: gnu, musl, none… (repeatable or comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "LIBC")]
+    pub libc: Vec<String>,
+    /// Build variants: default, freethreaded, debug, freethreaded+debug (repeatable or comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "VARIANT")]
+    pub variant: Vec<String>,
+    /// Only the newest patch release of each minor version (per platform and variant).
+    #[arg(long)]
+    pub latest_patch: bool,
+    /// List what would be fetched (with sizes) and removed; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Parallel downloads (and hashes).
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+    /// Remove files that no entry of the resulting metadata names (older builds, strays, stale .part files).
+    #[arg(long)]
+    pub prune: bool,
+    /// Import files already in DIR (release-tag folders, upstream names) without any network; needs a local --from.
+    #[arg(long)]
+    pub offline: bool,
+    /// Retries of a download after a transient failure (connection error, timeout, 408, 429, 5xx).
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub retries: u32,
+    /// Longest wait for a connection, an answer or the next block of data.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+}
+
+/// Arguments of `mirror verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The mirror folder.
+    #[arg(long, value_name = "DIR")]
+    pub dest: PathBuf,
+    /// Files hashed in parallel (default: the number of CPUs).
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: Option<u16>,
+}
+
+/// A Python implementation uv can install.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Implementation {
+    /// CPython (python-build-standalone).
+    Cpython,
+    /// PyPy.
+    Pypy,
+    /// GraalPy.
+    Graalpy,
+    /// Pyodide.
+    Pyodide,
+}
+
+impl Implementation {
+    /// The `name` field of uv's metadata.
+    pub fn name(self) -> &'static str {
+        match self {
+            Implementation::Cpython => "cpython",
+            Implementation::Pypy => "pypy",
+            Implementation::Graalpy => "graalpy",
+            Implementation::Pyodide => "pyodide",
+        }
+    }
+}
+
+/// A mistake in the command line that clap cannot see (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
