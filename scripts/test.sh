@@ -1,6 +1,6 @@
 #!/bin/sh
-# The whole test suite, as CI runs it: formatting, lints, unit and integration
-# tests. The integration tests install what they need themselves (the pinned
+# The whole test suite, as CI runs it: formatting, lints, no import cycles,
+# unit and integration tests. The integration tests install what they need themselves (the pinned
 # real uv from PyPI, nginx from Debian).
 #
 # A test that cannot run on this machine (it needs root) fails under CI
@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 skips="${CARGO_TARGET_DIR:-target}/test-skips.txt"
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
+python3 scripts/check-imports.py
 rm -f "$skips"
 status=0
 cargo test --locked "$@" || status=$?
