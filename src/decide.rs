@@ -53,6 +53,8 @@ pub struct Handover {
     pub vars: Vec<Var>,
     /// Explanations for doctor (which uv.toml case applies and so on).
     pub notes: Vec<String>,
+    /// Variables that could not be set, and why (warnings; uv still runs).
+    pub problems: Vec<String>,
 }
 
 impl Handover {
@@ -64,6 +66,10 @@ impl Handover {
             .map(|v| (v.name, v.value.as_str()))
     }
 }
+
+/// Longest `NAME=value` Linux passes to a program (`MAX_ARG_STRLEN`, the
+/// terminating NUL included); a longer one makes the exec fail with E2BIG.
+const MAX_VARIABLE: usize = 128 * 1024;
 
 /// What the decision rests on.
 pub struct Facts<'a> {
@@ -166,11 +172,20 @@ impl Handover {
             scheme,
             vars: Vec::new(),
             notes: Vec::new(),
+            problems: Vec::new(),
         }
     }
 
-    /// Sets `name` unless the user set it already, in which case theirs stays.
+    /// Sets `name` unless the user set it already, in which case theirs
+    /// stays, or unless the value is too long for the system to pass on.
     fn offer(&mut self, env: Lookup, name: &'static str, value: String, why: String) {
+        if name.len() + value.len() + 2 > MAX_VARIABLE {
+            self.problems.push(format!(
+                "{name} would be {} KiB long, more than the system passes to a program; not set ({why})",
+                value.len() >> 10
+            ));
+            return;
+        }
         self.vars.push(match env(name) {
             Some(user) => Var {
                 name,
@@ -395,5 +410,41 @@ mod tests {
         assert_eq!(handover.scheme, Scheme::LeftToUv);
         assert!(names(&handover).is_empty());
         assert_eq!(handover.vars.iter().filter(|v| !v.set).count(), 2);
+    }
+
+    #[test]
+    fn only_variables_the_registry_lists_as_handed_to_uv_are_set() {
+        for reads_json_url in [true, false] {
+            let decision = decide_with(&|_| None, reads_json_url);
+            for copy in [Some(Path::new("/c/x.json")), None] {
+                for (name, _) in decision.handover(copy).to_set() {
+                    assert!(EnvVars::HANDED_TO_UV.contains(&name), "{name}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_value_too_long_to_pass_on_is_skipped_with_a_warning() {
+        let mut s = settings();
+        s.layer.index_url = Some(Sourced::new(
+            format!("https://m.example/{}", "x".repeat(MAX_VARIABLE)),
+            Origin::Default,
+        ));
+        let decision = decide(&Facts {
+            env: &|_| None,
+            settings: &s,
+            uv_own: &UvOwn::default(),
+            reads_json_url: true,
+        });
+        let handover = decision.handover(Some(Path::new("/c/x.json")));
+        assert!(!names(&handover).contains(&EnvVars::UV_DEFAULT_INDEX));
+        assert!(names(&handover).contains(&EnvVars::UV_PYTHON_DOWNLOADS_JSON_URL));
+        assert_eq!(handover.problems.len(), 1);
+        assert!(
+            handover.problems[0].contains("UV_DEFAULT_INDEX"),
+            "{:?}",
+            handover.problems
+        );
     }
 }

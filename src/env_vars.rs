@@ -62,6 +62,9 @@ env_vars! {
     /// Set by the shim on the uv it starts: how many shims are in the chain of processes.
     UV_SHIM_DEPTH;
 
+    /// Set by the shim when it asks a binary what it is: a uv-shim answers `uv --version` with `uv-shim <version>`.
+    UV_SHIM_IDENTIFY;
+
     // --- Set for uv (and left alone when the user set them) ----------------
 
     /// Path or URL of the Python download list (uv >= 0.6.13).
@@ -115,10 +118,23 @@ env_vars! {
 }
 
 impl EnvVars {
+    /// Every variable the shim may set on uv's process; a remembered
+    /// hand-over that sets anything else is not the shim's.
+    pub const HANDED_TO_UV: &'static [&'static str] = &[
+        EnvVars::UV_PYTHON_DOWNLOADS_JSON_URL,
+        EnvVars::UV_PYTHON_INSTALL_MIRROR,
+        EnvVars::UV_PYPY_INSTALL_MIRROR,
+        EnvVars::UV_DEFAULT_INDEX,
+        EnvVars::UV_ASTRAL_MIRROR_URL,
+    ];
+
     /// Variables that change with every process (the loop guard): never part
     /// of what a decision rests on.
-    pub const PER_PROCESS: &'static [&'static str] =
-        &[EnvVars::UV_SHIM_EXEC_PID, EnvVars::UV_SHIM_DEPTH];
+    pub const PER_PROCESS: &'static [&'static str] = &[
+        EnvVars::UV_SHIM_EXEC_PID,
+        EnvVars::UV_SHIM_DEPTH,
+        EnvVars::UV_SHIM_IDENTIFY,
+    ];
 }
 
 /// Reads one environment variable, the way every module here must: an empty

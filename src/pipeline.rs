@@ -10,7 +10,8 @@ use crate::cache::Cache;
 use crate::decide::{self, Handover, Scheme};
 use crate::discover::{self, Depth, Discovery, Paths, uv_toml};
 use crate::env_vars::{EnvVars, Lookup};
-use crate::handover::real_uv::{self, RealUvError, Version, VersionSource};
+use crate::handover::real_uv::{self, RealUvError};
+use crate::handover::uv_version::{Version, VersionSource};
 use crate::handover::warm::Remembered;
 use crate::inputs::Inputs;
 use crate::metadata::freshness::{self, Freshness, Request};
@@ -33,6 +34,8 @@ pub struct Run {
     pub discovery: Discovery,
     /// The real uv.
     pub uv: Result<Sourced<PathBuf>, RealUvError>,
+    /// Other uv-shims passed over on `PATH`.
+    pub other_shims: Vec<PathBuf>,
     /// Its version.
     pub version: Option<Result<(Version, VersionSource), String>>,
     /// The metadata request, when the decision hands uv metadata.
@@ -58,20 +61,30 @@ pub fn run(env: Lookup, depth: Depth, fetching: Fetching) -> Run {
 
     let discovery = discover::discover(env, &inputs, Paths::from_env(env), depth);
     let cache = Cache::new(discovery.paths.cache_dir.clone());
-    let uv = real_uv::find(
+    let found = real_uv::find(
         discovery.settings.layer.uv.as_ref(),
         inputs.var_os(EnvVars::PATH),
         real_uv::this_binary().as_ref(),
+        &cache,
         &inputs,
     );
     let uv_own = uv_toml::predict(env, &inputs);
 
     // The version matters only when there is a mirror to hand over (or a report to give).
-    let version = match &uv {
-        Ok(uv) if discovery.settings.layer.mirror.is_some() || depth == Depth::All => {
-            Some(real_uv::version(&cache, &uv.value, &inputs))
+    let wants_version = discovery.settings.layer.mirror.is_some() || depth == Depth::All;
+    let (uv, version, other_shims) = match found {
+        Ok(found) => (
+            Ok(found.uv),
+            wants_version.then_some(found.version),
+            found.other_shims,
+        ),
+        Err(err) => {
+            let shims = match &err {
+                RealUvError::NotFound { shims } => shims.clone(),
+                _ => Vec::new(),
+            };
+            (Err(err), None, shims)
         }
-        _ => None,
     };
     let decision = decide::decide(&decide::Facts {
         env,
@@ -99,6 +112,7 @@ pub fn run(env: Lookup, depth: Depth, fetching: Fetching) -> Run {
         inputs,
         discovery,
         uv,
+        other_shims,
         version,
         request,
         freshness,
@@ -110,13 +124,16 @@ pub fn run(env: Lookup, depth: Depth, fetching: Fetching) -> Run {
 /// `uv`, `PATH`, with the same precedence as the full pipeline.
 pub fn real_uv_only(env: Lookup) -> Result<Sourced<PathBuf>, RealUvError> {
     let inputs = Inputs::new();
-    let settings = discover::config_settings(env, &inputs, &Paths::from_env(env));
+    let paths = Paths::from_env(env);
+    let settings = discover::config_settings(env, &inputs, &paths);
     real_uv::find(
         settings.layer.uv.as_ref(),
         inputs.var_os(EnvVars::PATH),
         real_uv::this_binary().as_ref(),
+        &Cache::new(paths.cache_dir),
         &inputs,
     )
+    .map(|found| found.uv)
 }
 
 /// Longest a remembered hand-over is trusted, whatever else it rests on.
@@ -126,6 +143,7 @@ impl Run {
     /// The warning lines the `uv` face prints (at most one about metadata).
     pub fn warnings(&self) -> Vec<String> {
         let mut lines = self.discovery.problems.clone();
+        lines.extend(self.handover.problems.iter().cloned());
         match &self.freshness {
             Some(Freshness::Stale {
                 copy,
@@ -160,15 +178,16 @@ impl Run {
         if matches!(self.version, Some(Err(_))) {
             return None;
         }
+        let now = crate::fsutil::now_secs();
+        if self.inputs.expires() <= now {
+            return None;
+        }
         match &self.freshness {
             None
             | Some(Freshness::Fresh(_) | Freshness::Fetched(_) | Freshness::Revalidated(_)) => {}
             Some(Freshness::Stale { .. } | Freshness::Unavailable { .. }) => return None,
         }
-        let expires = self
-            .inputs
-            .expires()
-            .min(crate::fsutil::now_secs().saturating_add(PLAN_MAX_AGE));
+        let expires = self.inputs.expires().min(now.saturating_add(PLAN_MAX_AGE));
         let hand_over = Remembered {
             uv: uv.value.clone(),
             vars: self

@@ -38,6 +38,7 @@ pub fn consult(
         }
         Ok(None) => None,
         Ok(Some(file)) => {
+            problems.extend(file.ignored.iter().cloned());
             let file = FileLayer::new(file, origin(path.to_path_buf()));
             match &file.layer.mirror {
                 Some(mirror) => line = line.naming(Some(mirror)),

@@ -71,6 +71,8 @@ struct UvLine {
     origin: Option<String>,
     version: Option<String>,
     error: Option<String>,
+    /// Other uv-shims found on PATH and passed over.
+    other_shims: Vec<String>,
 }
 
 /// Runs `doctor`; exits 1 when something needs fixing.
@@ -123,6 +125,7 @@ fn build(p: &Run) -> Report {
         .discovery
         .problems
         .iter()
+        .chain(&p.handover.problems)
         .map(|s| redact::text(s))
         .collect();
     problems.extend(p.discovery.report.iter().filter_map(|l| {
@@ -224,20 +227,26 @@ fn build(p: &Run) -> Report {
         }
     });
 
+    let shims: Vec<String> = p
+        .other_shims
+        .iter()
+        .map(|s| s.display().to_string())
+        .collect();
     let real_uv = match &p.uv {
         Ok(uv) => UvLine {
             path: Some(uv.value.display().to_string()),
             origin: Some(uv.origin.to_string()),
             version: p.version.as_ref().map(|v| match v {
-                Ok((version, crate::handover::real_uv::VersionSource::Cached)) => {
+                Ok((version, crate::handover::uv_version::VersionSource::Cached)) => {
                     format!("{version} (cached)")
                 }
-                Ok((version, crate::handover::real_uv::VersionSource::Probed)) => {
+                Ok((version, crate::handover::uv_version::VersionSource::Probed)) => {
                     format!("{version} (probed now)")
                 }
                 Err(err) => format!("unknown: {err}"),
             }),
             error: None,
+            other_shims: shims.clone(),
         },
         Err(err) => {
             problems.push(err.to_string());
@@ -246,6 +255,7 @@ fn build(p: &Run) -> Report {
                 origin: None,
                 version: None,
                 error: Some(err.to_string()),
+                other_shims: shims,
             }
         }
     };
@@ -351,6 +361,9 @@ fn render(r: &Report) -> String {
             let _ = writeln!(o, "  not found: {err}");
         }
         (None, None) => {}
+    }
+    for shim in &r.real_uv.other_shims {
+        let _ = writeln!(o, "  passed over {shim}: another uv-shim, not uv");
     }
     let _ = writeln!(
         o,

@@ -14,6 +14,15 @@ const SHIM_FAILURE: u8 = 2;
 
 /// Runs as `uv`: prepare, then hand over to the real uv with `args`.
 pub fn run(env: Lookup, args: Vec<OsString>) -> ExitCode {
+    // Another uv-shim asks what this binary is before taking it for uv.
+    if env(EnvVars::UV_SHIM_IDENTIFY).is_some() && args == ["--version"] {
+        println!(
+            "{} {}",
+            crate::handover::uv_version::SHIM_ANSWER,
+            env!("CARGO_PKG_VERSION")
+        );
+        return ExitCode::SUCCESS;
+    }
     crate::log::init(env(EnvVars::UV_SHIM_LOG).as_deref());
     match hand_over(env, args) {
         Ok(never) => match never {},

@@ -33,12 +33,13 @@ pub enum ExecError {
         depth: u32,
     },
     /// exec/spawn failed.
-    #[error("cannot run the real uv at {path}: {source}")]
+    // The OS error is part of this message, not a source: shown once.
+    #[error("cannot run the real uv at {path}: {error}")]
     Start {
         /// The uv path.
         path: String,
         /// The OS error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
@@ -76,19 +77,19 @@ pub fn command<K: AsRef<OsStr>, V: AsRef<OsStr>>(
 #[cfg(unix)]
 pub fn run(mut command: Command) -> Result<std::convert::Infallible, ExecError> {
     use std::os::unix::process::CommandExt;
-    let source = command.exec();
+    let error = command.exec();
     Err(ExecError::Start {
         path: command.get_program().to_string_lossy().into_owned(),
-        source,
+        error,
     })
 }
 
 /// Runs `command` and exits with its code.
 #[cfg(not(unix))]
 pub fn run(mut command: Command) -> Result<std::convert::Infallible, ExecError> {
-    let status = command.status().map_err(|source| ExecError::Start {
+    let status = command.status().map_err(|error| ExecError::Start {
         path: command.get_program().to_string_lossy().into_owned(),
-        source,
+        error,
     })?;
     std::process::exit(status.code().unwrap_or(1));
 }

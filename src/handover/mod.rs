@@ -1,7 +1,8 @@
 //! The last stage: handing the call to the real uv. Find it
-//! ([`real_uv`]), remember the hand-over for the next call ([`warm`]), and
+//! ([`real_uv`], telling uv from other uv-shims with [`uv_version`]), remember the hand-over for the next call ([`warm`]), and
 //! start it with the decided variables ([`exec`]).
 
 pub mod exec;
 pub mod real_uv;
+pub mod uv_version;
 pub mod warm;

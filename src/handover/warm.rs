@@ -79,11 +79,15 @@ pub fn path_for_this_process(cache_dir: &Path, exe: &Path) -> PathBuf {
 }
 
 /// Reads the plan at `path`; `None` unless every variable and file it rests
-/// on is unchanged and it has not expired.
+/// on is unchanged and it has not expired. A plan can only say what the
+/// shim itself would say: it sets only variables the shim hands to uv, and
+/// the uv it names is one of the files it rests on, so a plan nobody made
+/// (or made for another binary) is no plan.
 pub fn load(path: &Path, now: u64) -> Option<Remembered> {
     record::read(path, KIND, VERSION, |lines| {
         let mut uv = None;
         let mut vars = Vec::new();
+        let mut files = Vec::new();
         for (kind, rest) in lines {
             match kind {
                 "expires" => {
@@ -109,16 +113,21 @@ pub fn load(path: &Path, now: u64) -> Option<Remembered> {
                     if FileStamp::of(Path::new(file)) != want.parse().ok()? {
                         return None;
                     }
+                    files.push(PathBuf::from(file));
                 }
                 "uv" => uv = Some(PathBuf::from(rest.as_ref())),
                 "set" => {
                     let (name, value) = rest.split_once(' ')?;
+                    if !EnvVars::HANDED_TO_UV.contains(&name) {
+                        return None;
+                    }
                     vars.push((name.to_string(), value.to_string()));
                 }
                 _ => return None,
             }
         }
-        Some(Remembered { uv: uv?, vars })
+        let uv = uv?;
+        files.contains(&uv).then_some(Remembered { uv, vars })
     })
 }
 
@@ -168,6 +177,7 @@ mod tests {
         let inputs = Inputs::new();
         inputs.read_to_string(&config).unwrap();
         inputs.is_file(&absent);
+        inputs.stamp(&hand_over().uv);
         let plan = dir.path().join("plan/p");
         store(&plan, &hand_over(), &inputs, 10, 100).unwrap();
         assert_eq!(load(&plan, 99), Some(hand_over()));
@@ -196,6 +206,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("new-source.toml"), "mirror = 1\n").unwrap();
         let inputs = Inputs::new();
+        inputs.stamp(&hand_over().uv);
         assert!(tomorrows_source(&inputs, dir.path()).is_some());
         let plan = dir.path().join("plan/p");
         store(&plan, &hand_over(), &inputs, 10, 100).unwrap();
@@ -210,6 +221,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let plan = dir.path().join("plan/p");
         let inputs = Inputs::new();
+        inputs.stamp(&hand_over().uv);
         inputs.var_os(EnvVars::PATH);
         store(&plan, &hand_over(), &inputs, 10, 100).unwrap();
         assert_eq!(load(&plan, 50), Some(hand_over()));
@@ -266,6 +278,35 @@ mod tests {
             base,
             path(dir, Path::new("/other"), env(&[("UV_SHIM_MIRROR", "a")]))
         );
+    }
+
+    /// A plan planted by someone else may name any program and any
+    /// variable: it is only taken when it says what the shim would say.
+    #[test]
+    fn a_plan_says_only_what_the_shim_would_say() {
+        let dir = tempfile::tempdir().unwrap();
+        let uv = dir.path().join("uv");
+        std::fs::write(&uv, "#!/bin/sh\n").unwrap();
+        let plan = dir.path().join("plan/p");
+        let ours = |vars: Vec<(String, String)>| Remembered {
+            uv: uv.clone(),
+            vars,
+        };
+        // The uv is among the files the plan rests on: taken.
+        let inputs = Inputs::new();
+        inputs.stamp(&uv);
+        store(&plan, &ours(hand_over().vars), &inputs, 10, 100).unwrap();
+        assert!(load(&plan, 50).is_some());
+        // A variable the shim never sets (LD_PRELOAD, say): refused.
+        let preload = vec![("LD_PRELOAD".to_string(), "/tmp/evil.so".to_string())];
+        store(&plan, &ours(preload), &inputs, 10, 100).unwrap();
+        assert_eq!(load(&plan, 50), None);
+        // A uv that is not among the files it rests on: refused.
+        store(&plan, &hand_over(), &inputs, 10, 100).unwrap();
+        assert_eq!(load(&plan, 50), None);
+        // No dependency at all: refused.
+        store(&plan, &ours(hand_over().vars), &Inputs::new(), 10, 100).unwrap();
+        assert_eq!(load(&plan, 50), None);
     }
 
     #[test]

@@ -40,6 +40,9 @@ pub struct ConfigFile {
     /// The mirror URLs, parsed once while the file is checked.
     #[serde(skip)]
     pub urls: ParsedUrls,
+    /// Keys that were present but are ignored, and why (warnings, not errors).
+    #[serde(skip)]
+    pub ignored: Vec<String>,
 }
 
 /// The URLs that name the mirror, parsed once when the file is loaded.
@@ -128,6 +131,15 @@ pub fn parse(text: &str, path: &Path) -> Result<ConfigFile, ConfigError> {
         invalid(path, line, what)
     })?;
     file.urls = check_urls(&file, text, path)?;
+    if file.uv.as_ref().is_some_and(|uv| uv.as_os_str().is_empty()) {
+        // An empty path would stop every call; the PATH search still works.
+        file.uv = None;
+        file.ignored.push(format!(
+            "{}:{}: key `uv` is empty; ignored, the real uv is searched on PATH",
+            path.display(),
+            line_of_key(text, "uv")
+        ));
+    }
     Ok(file)
 }
 
@@ -276,6 +288,14 @@ dns-allowed-hosts = ["m.other.example"]
             .to_string();
         assert!(err.contains(":1:") && err.contains("index-url"), "{err}");
         assert!(!err.contains("pw"), "{err}");
+    }
+
+    #[test]
+    fn an_empty_uv_is_ignored_with_a_word() {
+        let file = parse_str("ttl = \"1m\"\nuv = \"\"\n").unwrap();
+        assert_eq!(file.uv, None);
+        assert_eq!(file.ignored.len(), 1);
+        assert!(file.ignored[0].contains(":2:") && file.ignored[0].contains("`uv`"));
     }
 
     #[test]
