@@ -92,6 +92,13 @@ impl Inputs {
         std::fs::read_to_string(path)
     }
 
+    /// Reads a file of this user's private cache (see
+    /// [`crate::fsutil::private::read_to_string`]), recording its stamp.
+    pub fn read_private(&self, path: &Path) -> std::io::Result<String> {
+        self.stamp(path);
+        crate::fsutil::private::read_to_string(path)
+    }
+
     /// What this run decided stays right until `when` (seconds since the epoch) at the latest.
     pub fn valid_until(&self, when: u64) {
         self.valid_until.set(self.valid_until.get().min(when));

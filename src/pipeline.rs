@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::cache::Cache;
+use crate::cache::{Cache, Passed};
 use crate::decide::{self, Handover, Scheme};
 use crate::discover::{self, Depth, Discovery, Paths, uv_toml};
 use crate::env_vars::{EnvVars, Lookup};
@@ -32,6 +32,10 @@ pub struct Run {
     pub inputs: Inputs,
     /// Discovery and settings.
     pub discovery: Discovery,
+    /// The cache used.
+    pub cache: Cache,
+    /// Why the cache folder asked for is not used.
+    pub cache_passed: Option<Passed>,
     /// The real uv.
     pub uv: Result<Sourced<PathBuf>, RealUvError>,
     /// Other uv-shims passed over on `PATH`.
@@ -59,8 +63,10 @@ pub fn run(env: Lookup, depth: Depth, fetching: Fetching) -> Run {
     let recording = |name: &str| inputs.var(env, name);
     let env: Lookup = &recording;
 
-    let discovery = discover::discover(env, &inputs, Paths::from_env(env), depth);
-    let cache = Cache::new(discovery.paths.cache_dir.clone());
+    let paths = Paths::from_env(env);
+    let (cache, cache_passed) =
+        Cache::choose(paths.cache_dir.as_deref(), paths.own_cache_dir.as_deref());
+    let discovery = discover::discover(env, &inputs, paths, &cache, depth);
     let found = real_uv::find(
         discovery.settings.layer.uv.as_ref(),
         inputs.var_os(EnvVars::PATH),
@@ -99,8 +105,11 @@ pub fn run(env: Lookup, depth: Depth, fetching: Fetching) -> Run {
         timeout: timeout(env),
         force: fetching == Fetching::Force,
     });
+    // Without a private cache there is no copy to hand over: uv gets the
+    // mirror variables (the cache warning says why).
     let freshness = request
         .as_ref()
+        .filter(|_| cache.is_usable())
         .map(|r| freshness::ensure(&cache, r, &inputs));
     let handover = decision.handover(
         freshness
@@ -111,6 +120,8 @@ pub fn run(env: Lookup, depth: Depth, fetching: Fetching) -> Run {
     Run {
         inputs,
         discovery,
+        cache,
+        cache_passed,
         uv,
         other_shims,
         version,
@@ -125,12 +136,14 @@ pub fn run(env: Lookup, depth: Depth, fetching: Fetching) -> Run {
 pub fn real_uv_only(env: Lookup) -> Result<Sourced<PathBuf>, RealUvError> {
     let inputs = Inputs::new();
     let paths = Paths::from_env(env);
-    let settings = discover::config_settings(env, &inputs, &paths);
+    // Pure pass-through reads no config file at all: only the variable.
+    let (_, env_layer) = discover::env::consult(env);
+    let (cache, _) = Cache::choose(paths.cache_dir.as_deref(), paths.own_cache_dir.as_deref());
     real_uv::find(
-        settings.layer.uv.as_ref(),
+        env_layer.uv.as_ref(),
         inputs.var_os(EnvVars::PATH),
         real_uv::this_binary().as_ref(),
-        &Cache::new(paths.cache_dir),
+        &cache,
         &inputs,
     )
     .map(|found| found.uv)
@@ -143,6 +156,12 @@ impl Run {
     /// The warning lines the `uv` face prints (at most one about metadata).
     pub fn warnings(&self) -> Vec<String> {
         let mut lines = self.discovery.problems.clone();
+        lines.extend(
+            self.cache_passed
+                .iter()
+                .filter(|passed| passed.news)
+                .map(|passed| passed.why.clone()),
+        );
         lines.extend(self.handover.problems.iter().cloned());
         match &self.freshness {
             Some(Freshness::Stale {

@@ -58,12 +58,17 @@ pub struct Discovery {
 type Consult<'a> = dyn Fn(&Settings) -> (SourceReport, Layer) + 'a;
 
 /// Runs discovery.
-pub fn discover(env: Lookup, inputs: &Inputs, paths: Paths, depth: Depth) -> Discovery {
+pub fn discover(
+    env: Lookup,
+    inputs: &Inputs,
+    paths: Paths,
+    cache: &Cache,
+    depth: Depth,
+) -> Discovery {
     let (mut settings, mut report, mut problems) = config_layers(env, inputs, &paths);
 
     let uv_toml = paths.system_dir.join("uv.toml");
     let static_file = paths.system_dir.join(crate::urls::METADATA_FILE);
-    let cache = Cache::new(paths.cache_dir.clone());
     // Sources 4-6, each asked only while no mirror is named (or for the report).
     let later: [(SourceId, String, &Consult); 3] = [
         (SourceId::UvToml, uv_toml.display().to_string(), &|_| {
@@ -82,7 +87,7 @@ pub fn discover(env: Lookup, inputs: &Inputs, paths: Paths, depth: Depth) -> Dis
                     env,
                     inputs,
                     settings,
-                    cache: &cache,
+                    cache,
                 })
             },
         ),
@@ -106,13 +111,6 @@ pub fn discover(env: Lookup, inputs: &Inputs, paths: Paths, depth: Depth) -> Dis
         problems,
         paths,
     }
-}
-
-/// Only the environment and the two config files: the settings without
-/// asking uv.toml, a static file or DNS (the pass-through of
-/// `UV_SHIM_DISABLE` still needs the `uv` key).
-pub fn config_settings(env: Lookup, inputs: &Inputs, paths: &Paths) -> Settings {
-    config_layers(env, inputs, paths).0
 }
 
 /// Sources 1-3, combined field by field: `env.combine(user).combine(system)`.

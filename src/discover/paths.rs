@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 
 use crate::env_vars::{EnvVars, Lookup};
+#[cfg(unix)]
+use crate::fsutil::private;
 
 /// The files and folders discovery reads.
 #[derive(Debug, Clone)]
@@ -12,8 +14,14 @@ pub struct Paths {
     pub user_config: Option<PathBuf>,
     /// The folder standing for `/etc/uv`.
     pub system_dir: PathBuf,
-    /// The cache folder.
-    pub cache_dir: PathBuf,
+    /// The cache folder asked for (`UV_SHIM_CACHE_DIR`, or the platform's);
+    /// `None` when there is no per-user place at all.
+    pub cache_dir: Option<PathBuf>,
+    /// This user's own cache folder by the account database, where the
+    /// cache goes when the one asked for is not this user's.
+    pub own_cache_dir: Option<PathBuf>,
+    /// Folders that were passed over, and why (for `doctor`).
+    pub notes: Vec<String>,
 }
 
 /// The variables `directories` reads by itself to find the user's folders.
@@ -24,49 +32,153 @@ const BASE_DIR_VARS: &[&str] = &[
     EnvVars::APPDATA,
 ];
 
-impl Paths {
-    /// The paths for this process, from the environment and the platform's conventions.
-    pub fn from_env(env: Lookup) -> Self {
+/// Where this process's per-user folders are, and whether they are its own.
+struct Homes {
+    dirs: Option<directories::BaseDirs>,
+    /// Root running with another user's folders (`sudo -E`): those are not used.
+    foreign: Option<String>,
+}
+
+impl Homes {
+    fn of(env: Lookup) -> Homes {
         for name in BASE_DIR_VARS {
             // Read through `env` so the warm path records them.
             env(name);
         }
+        let foreign = foreign_folders(env);
+        let dirs = match foreign {
+            Some(_) => None,
+            None => directories::BaseDirs::new(),
+        };
+        Homes { dirs, foreign }
+    }
+
+    fn config_dir(&self) -> Option<PathBuf> {
+        match &self.dirs {
+            Some(dirs) => Some(dirs.config_dir().to_path_buf()),
+            None => own_home().map(|home| home.join(".config")),
+        }
+    }
+
+    fn cache_dir(&self) -> Option<PathBuf> {
+        match &self.dirs {
+            Some(dirs) => Some(dirs.cache_dir().to_path_buf()),
+            None => own_home().map(|home| home.join(".cache")),
+        }
+    }
+}
+
+impl Paths {
+    /// The paths for this process, from the environment and the platform's conventions.
+    pub fn from_env(env: Lookup) -> Self {
+        let homes = Homes::of(env);
+        let mut notes: Vec<String> = homes.foreign.iter().cloned().collect();
         // `<config dir>/uv-shim`: `$XDG_CONFIG_HOME` or `~/.config` on Linux,
         // `%APPDATA%` on Windows, as the design contract names them.
-        let dirs = directories::BaseDirs::new();
-        let user_config = env(EnvVars::UV_SHIM_CONFIG).map(PathBuf::from).or_else(|| {
-            dirs.as_ref()
-                .map(|d| d.config_dir().join("uv-shim").join("config.toml"))
-        });
+        let user_config = env(EnvVars::UV_SHIM_CONFIG)
+            .map(PathBuf::from)
+            .or_else(|| {
+                homes
+                    .config_dir()
+                    .map(|d| d.join("uv-shim").join("config.toml"))
+            })
+            .filter(|file| match foreign_file(file) {
+                Some(why) => {
+                    notes.push(why);
+                    false
+                }
+                None => true,
+            });
         let system_dir = env(EnvVars::UV_SHIM_SYSTEM_CONFIG_DIR)
             .map(PathBuf::from)
             .unwrap_or_else(|| default_system_dir(env));
         Paths {
             user_config,
             system_dir,
-            cache_dir: Self::cache_dir_with(env, dirs.as_ref()),
+            cache_dir: Self::cache_dir_with(env, &homes),
+            own_cache_dir: own_home().map(|home| home.join(".cache").join("uv-shim")),
+            notes,
         }
     }
 
     /// The cache folder alone (the warm path needs nothing else).
-    pub fn cache_dir(env: Lookup) -> PathBuf {
+    pub fn cache_dir(env: Lookup) -> Option<PathBuf> {
         if let Some(dir) = env(EnvVars::UV_SHIM_CACHE_DIR) {
-            return PathBuf::from(dir);
+            return Some(PathBuf::from(dir));
         }
-        Self::cache_dir_with(env, directories::BaseDirs::new().as_ref())
+        Self::cache_dir_with(env, &Homes::of(env))
     }
 
-    fn cache_dir_with(env: Lookup, dirs: Option<&directories::BaseDirs>) -> PathBuf {
+    /// `UV_SHIM_CACHE_DIR`, else the platform's cache folder; there is no
+    /// shared fallback folder.
+    fn cache_dir_with(env: Lookup, homes: &Homes) -> Option<PathBuf> {
         env(EnvVars::UV_SHIM_CACHE_DIR)
             .map(PathBuf::from)
-            .or_else(|| dirs.map(|d| d.cache_dir().join("uv-shim")))
-            .unwrap_or_else(|| std::env::temp_dir().join("uv-shim-cache"))
+            .or_else(|| homes.cache_dir().map(|d| d.join("uv-shim")))
     }
 
     /// The system config file of the shim.
     pub fn system_config(&self) -> PathBuf {
         self.system_dir.join("shim.toml")
     }
+}
+
+/// This user's home folder by the account database (not `HOME`).
+#[cfg(unix)]
+fn own_home() -> Option<PathBuf> {
+    let user = nix::unistd::User::from_uid(nix::unistd::geteuid()).ok()??;
+    Some(user.dir).filter(|dir| dir.is_absolute())
+}
+
+#[cfg(not(unix))]
+fn own_home() -> Option<PathBuf> {
+    directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf())
+}
+
+/// Root running with another user's `HOME` or XDG folders (`sudo -E uv …`):
+/// what that user's files say must not steer root, and root must not leave
+/// its files in that user's cache.
+#[cfg(unix)]
+fn foreign_folders(env: Lookup) -> Option<String> {
+    if !nix::unistd::geteuid().is_root() {
+        return None;
+    }
+    [EnvVars::HOME, EnvVars::XDG_CONFIG_HOME, EnvVars::XDG_CACHE_HOME]
+        .into_iter()
+        .find_map(|name| {
+            let dir = env(name)?;
+            let owner = private::owner(std::path::Path::new(&dir))?;
+            (owner != 0).then(|| {
+                format!(
+                    "{name}={dir} belongs to uid {owner}, not root: that user's config and cache are not used; root uses its own"
+                )
+            })
+        })
+}
+
+#[cfg(not(unix))]
+fn foreign_folders(_: Lookup) -> Option<String> {
+    None
+}
+
+/// Root does not follow a user config file that another user owns.
+#[cfg(unix)]
+fn foreign_file(file: &std::path::Path) -> Option<String> {
+    if !nix::unistd::geteuid().is_root() {
+        return None;
+    }
+    let owner = private::owner(file)?;
+    (owner != 0).then(|| {
+        format!(
+            "{} belongs to uid {owner}, not root: root does not read it",
+            file.display()
+        )
+    })
+}
+
+#[cfg(not(unix))]
+fn foreign_file(_: &std::path::Path) -> Option<String> {
+    None
 }
 
 #[cfg(windows)]

@@ -20,11 +20,20 @@ struct Report {
     mirror: Option<MirrorLine>,
     settings: Vec<SettingLine>,
     metadata: Option<MetadataLine>,
+    cache: CacheLine,
     real_uv: UvLine,
     scheme: crate::decide::Scheme,
     env: Vec<crate::decide::Var>,
     notes: Vec<String>,
     problems: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct CacheLine {
+    /// The folder in use (`None`: running without a cache).
+    folder: Option<String>,
+    /// Why the folder asked for is not the one in use.
+    passed_over: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -126,6 +135,7 @@ fn build(p: &Run) -> Report {
         .problems
         .iter()
         .chain(&p.handover.problems)
+        .chain(p.cache_passed.iter().map(|passed| &passed.why))
         .map(|s| redact::text(s))
         .collect();
     problems.extend(p.discovery.report.iter().filter_map(|l| {
@@ -292,7 +302,21 @@ fn build(p: &Run) -> Report {
                 ..v.clone()
             })
             .collect(),
-        notes: p.handover.notes.iter().map(|n| redact::text(n)).collect(),
+        cache: CacheLine {
+            folder: p
+                .cache
+                .is_usable()
+                .then(|| p.cache.dir().display().to_string()),
+            passed_over: p.cache_passed.as_ref().map(|passed| passed.why.clone()),
+        },
+        notes: p
+            .discovery
+            .paths
+            .notes
+            .iter()
+            .chain(&p.handover.notes)
+            .map(|n| redact::text(n))
+            .collect(),
         problems,
     }
 }
@@ -344,6 +368,18 @@ fn render(r: &Report) -> String {
         if let Some(err) = &m.last_error {
             let _ = writeln!(o, "  last error         {err}");
         }
+    }
+    let _ = writeln!(o, "\nCache:");
+    match &r.cache.folder {
+        Some(folder) => {
+            let _ = writeln!(o, "  {folder}");
+        }
+        None => {
+            let _ = writeln!(o, "  none: this call runs without a cache");
+        }
+    }
+    if let Some(why) = &r.cache.passed_over {
+        let _ = writeln!(o, "  {why}");
     }
     let _ = writeln!(o, "\nReal uv:");
     match (&r.real_uv.path, &r.real_uv.error) {

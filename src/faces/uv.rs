@@ -44,9 +44,9 @@ fn hand_over(env: Lookup, args: Vec<OsString>) -> anyhow::Result<std::convert::I
     // The warm path: a remembered hand-over whose inputs have not moved.
     // Skipped when the user asked to hear what the shim decides.
     let verbose = crate::log::enabled(crate::log::Level::Info);
-    let plan_file = std::env::current_exe().ok().map(|exe| {
-        let cache_dir = crate::discover::Paths::cache_dir(env);
-        warm::path_for_this_process(&cache_dir, &exe)
+    let plan_file = std::env::current_exe().ok().and_then(|exe| {
+        let cache_dir = crate::discover::Paths::cache_dir(env)?;
+        Some(warm::path_for_this_process(&cache_dir, &exe))
     });
     if !verbose
         && let Some(file) = &plan_file

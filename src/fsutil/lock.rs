@@ -11,16 +11,21 @@ pub struct Lock {
     _file: File,
 }
 
-/// Takes the lock at `path`, waiting at most `wait`. `Ok(None)` when the wait ran out.
+/// Takes the lock at `path`, waiting at most `wait`. `Ok(None)` when the
+/// wait ran out. The lock file is made 0600 and a link at its place is not
+/// followed, so nobody can make the locker create a file elsewhere.
 pub fn lock(path: &Path, wait: Duration) -> std::io::Result<Option<Lock>> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)?;
+    let mut options = File::options();
+    options.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+    }
+    let file = options.open(path)?;
     let deadline = Instant::now() + wait;
     loop {
         match file.try_lock() {

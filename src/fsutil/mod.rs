@@ -4,6 +4,7 @@
 
 pub mod atomic;
 pub mod lock;
+pub mod private;
 pub mod record;
 pub mod stamp;
 

@@ -61,8 +61,15 @@ impl Record {
         self.text
     }
 
-    /// Writes the record to `path` atomically.
+    /// Writes the record into this user's private cache at `path`
+    /// (see [`super::private::write`]).
     pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        super::private::write(path, self.text.as_bytes())
+    }
+
+    /// Writes the record atomically to a place that is not the private
+    /// cache (a mirror's own state).
+    pub fn write_shared(&self, path: &Path) -> std::io::Result<()> {
         super::atomic::write_atomic(path, self.text.as_bytes())
     }
 }
@@ -87,17 +94,41 @@ pub fn lines<'a>(
     }))
 }
 
-/// Reads the record of `kind`/`version` at `path` and hands its lines to
-/// `each`; `None` when the file is absent, unreadable, of another format, or
-/// `each` refuses a line (returns `None`).
+/// Reads the record of `kind`/`version` at `path` in this user's private
+/// cache (a link, or a file another user could have written, is no record)
+/// and hands its lines to `parse`; `None` when the file is absent,
+/// unreadable, untrusted, of another format, or `parse` refuses a line.
 pub fn read<T>(
     path: &Path,
     kind: &str,
     version: &str,
     parse: impl FnOnce(&mut dyn Iterator<Item = (&str, Cow<'_, str>)>) -> Option<T>,
 ) -> Option<T> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let mut lines = lines(kind, version, &text)?;
+    parse_text(
+        &super::private::read_to_string(path).ok()?,
+        kind,
+        version,
+        parse,
+    )
+}
+
+/// [`read`] for a record outside the private cache (a mirror's own state).
+pub fn read_shared<T>(
+    path: &Path,
+    kind: &str,
+    version: &str,
+    parse: impl FnOnce(&mut dyn Iterator<Item = (&str, Cow<'_, str>)>) -> Option<T>,
+) -> Option<T> {
+    parse_text(&std::fs::read_to_string(path).ok()?, kind, version, parse)
+}
+
+fn parse_text<T>(
+    text: &str,
+    kind: &str,
+    version: &str,
+    parse: impl FnOnce(&mut dyn Iterator<Item = (&str, Cow<'_, str>)>) -> Option<T>,
+) -> Option<T> {
+    let mut lines = lines(kind, version, text)?;
     parse(&mut lines)
 }
 

@@ -173,7 +173,14 @@ fn ensure_copy(cache: &Cache, request: &Request) -> Freshness {
     // copy, or when told to revalidate, is the refresh worth waiting for;
     // several sources may each take the full timeout, longer is pointless.
     let stale = seen.good();
-    let _lock = match fsutil::lock(&entry.lock, lock_wait(request, stale.is_some())) {
+    let private = entry
+        .lock
+        .parent()
+        .map_or(Ok(()), fsutil::private::ensure_dir);
+    let locked = private
+        .map_err(std::io::Error::other)
+        .and_then(|()| fsutil::lock(&entry.lock, lock_wait(request, stale.is_some())));
+    let _lock = match locked {
         Ok(Some(lock)) => Some(lock),
         Ok(None) => {
             let error = format!(
@@ -349,7 +356,7 @@ fn fetch_one(
                 format!("cannot write the cache file {}: {err}", path.display())
             };
             // JSON first, then the state that vouches for it.
-            fsutil::write_atomic(&entry.json, &validated.json)
+            fsutil::private::write(&entry.json, &validated.json)
                 .map_err(|err| cannot(&entry.json, err))?;
             state
                 .write(&entry.state)

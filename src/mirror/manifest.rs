@@ -63,7 +63,7 @@ impl Manifest {
     /// Reads the manifest; a missing, unreadable or older one is empty (the
     /// files are then rehashed), and a line that does not parse is skipped.
     pub fn load(dest: &Path) -> Manifest {
-        record::read(&Self::path(dest), KIND, VERSION, |lines| {
+        record::read_shared(&Self::path(dest), KIND, VERSION, |lines| {
             let files = lines
                 .filter(|(key, _)| *key == "file")
                 .filter_map(|(_, value)| {
@@ -87,7 +87,7 @@ impl Manifest {
         for (rel, file) in &self.files {
             record.push("file", format_args!("{} {} {rel}", file.sha256, file.stamp));
         }
-        record.write(&Self::path(dest))
+        record.write_shared(&Self::path(dest))
     }
 
     /// The known hash of the file at `rel` below `dest`, when its stamp still holds.

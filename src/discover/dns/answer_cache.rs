@@ -262,7 +262,7 @@ pub fn read(
     query: &str,
     resolver: &str,
 ) -> Option<Answer> {
-    let answer = Answer::parse(&inputs.read_to_string(path).ok()?)?;
+    let answer = Answer::parse(&inputs.read_private(path).ok()?)?;
     // The file name is a hash: make sure it really holds this query.
     (answer.query == query && answer.resolver == resolver).then_some(answer)
 }
@@ -270,7 +270,7 @@ pub fn read(
 /// Writes an answer atomically. A cache that cannot be written costs a
 /// query next time, nothing more, so the error is only logged.
 pub fn write(path: &Path, answer: &Answer) {
-    if let Err(err) = crate::fsutil::write_atomic(path, answer.render().as_bytes()) {
+    if let Err(err) = crate::fsutil::private::write(path, answer.render().as_bytes()) {
         crate::log::debug(|| format!("cannot cache the DNS answer in {}: {err}", path.display()));
     }
 }

@@ -204,8 +204,12 @@ fn query_missing(
     answers: &mut [Option<(Answer, Via)>],
 ) {
     // Without the lock (a read-only cache, a slow neighbour) we ask anyway.
-    let _lock = crate::fsutil::lock(&answer_cache::lock_path(input.cache), LOCK_WAIT)
+    let lock_path = answer_cache::lock_path(input.cache);
+    let _lock = lock_path
+        .parent()
+        .map_or(Ok(()), crate::fsutil::private::ensure_dir)
         .ok()
+        .and_then(|()| crate::fsutil::lock(&lock_path, LOCK_WAIT).ok())
         .flatten();
     let now = crate::fsutil::now_secs();
     let still: Vec<usize> = missing
