@@ -66,6 +66,8 @@ pub fn run(env: Lookup, depth: Depth, fetching: Fetching) -> Run {
     let paths = Paths::from_env(env);
     let (cache, cache_passed) =
         Cache::choose(paths.cache_dir.as_deref(), paths.own_cache_dir.as_deref());
+    // Before anything reads the cache: what it prunes is then fetched afresh.
+    crate::cache::housekeeping::run(&cache);
     let discovery = discover::discover(env, &inputs, paths, &cache, depth);
     let found = real_uv::find(
         discovery.settings.layer.uv.as_ref(),

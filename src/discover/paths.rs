@@ -17,8 +17,9 @@ pub struct Paths {
     /// The cache folder asked for (`UV_SHIM_CACHE_DIR`, or the platform's);
     /// `None` when there is no per-user place at all.
     pub cache_dir: Option<PathBuf>,
-    /// This user's own cache folder by the account database, where the
-    /// cache goes when the one asked for is not this user's.
+    /// This user's own cache folder (the platform's, or for root with
+    /// another user's folders, root's own by the account database), where
+    /// the cache goes when the one asked for is not this user's.
     pub own_cache_dir: Option<PathBuf>,
     /// Folders that were passed over, and why (for `doctor`).
     pub notes: Vec<String>,
@@ -96,7 +97,7 @@ impl Paths {
             user_config,
             system_dir,
             cache_dir: Self::cache_dir_with(env, &homes),
-            own_cache_dir: own_home().map(|home| home.join(".cache").join("uv-shim")),
+            own_cache_dir: homes.cache_dir().map(|dir| dir.join("uv-shim")),
             notes,
         }
     }

@@ -81,7 +81,9 @@ pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         ensure_dir(dir).map_err(std::io::Error::other)?;
     }
-    super::atomic::write_atomic(path, bytes)
+    super::atomic::write_atomic(path, bytes)?;
+    super::atomic::sweep_temp_files(path);
+    Ok(())
 }
 
 /// Opens `path` for reading without following a link, and only when it

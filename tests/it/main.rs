@@ -22,5 +22,7 @@ mod mirror;
 mod mirror_downloads;
 #[cfg(unix)]
 mod nginx;
+#[cfg(unix)]
+mod shared_machines;
 mod shim;
 mod shim_cache;

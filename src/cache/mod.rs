@@ -9,6 +9,8 @@
 //! plan/<key>             one remembered hand-over (the warm path)
 //! ```
 
+pub mod housekeeping;
+
 use std::path::{Path, PathBuf};
 
 use crate::fsutil::private;
