@@ -483,3 +483,62 @@ fn a_uv_installed_earlier_on_path_is_used_on_the_next_call() {
         "{vars:?}"
     );
 }
+
+#[test]
+fn a_setting_too_long_to_pass_on_is_skipped_and_uv_runs() {
+    let world = World::scene().build();
+    // An index URL of 130 KiB: exec would fail with E2BIG if it were set.
+    let long = format!("https://index.example/{}", "x".repeat(130 * 1024));
+    let system = world.env.etc_dir().join("shim.toml");
+    let text = std::fs::read_to_string(&system).unwrap();
+    std::fs::write(&system, format!("{text}index-url = \"{long}\"\n")).unwrap();
+    let output = run(world.env.uv().arg("--version"));
+    crate::common::scene::one_warning(&output, &["UV_DEFAULT_INDEX", "not set"]);
+    assert!(world.handed_to_uv().is_some(), "the rest still reaches uv");
+}
+
+#[test]
+fn an_empty_uv_key_is_skipped_with_a_warning() {
+    let world = World::scene().build();
+    world.env.write_user_config("uv = \"\"\n");
+    let output = run(world.env.uv().arg("--version"));
+    crate::common::scene::one_warning(&output, &["key `uv` is empty", "config.toml:1:"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_uv_that_cannot_run_is_named_with_one_os_error() {
+    let world = World::scene().build();
+    let not_a_program = world.env.root().join("uv-not-executable");
+    std::fs::write(&not_a_program, "#!/bin/sh\n").unwrap();
+    let mut env = world.env;
+    env.set_env("UV_SHIM_REAL_UV", &not_a_program);
+    env.set_env("UV_SHIM_DISABLE", "1");
+    let output = run(env.uv().arg("--version"));
+    assert_eq!(output.status.code(), Some(2));
+    let said = stderr(&output);
+    assert_eq!(said.matches("os error").count(), 1, "{said}");
+    assert!(said.contains("cannot run the real uv at"), "{said}");
+}
+
+#[cfg(unix)]
+#[test]
+fn an_empty_path_entry_and_a_uv_in_the_folder_never_make_the_shim_run_itself() {
+    let mut world = World::scene().build();
+    // `uv` in the current folder is the shim; an empty PATH entry means "here".
+    std::os::unix::fs::symlink(SHIM_EXE, world.env.work_dir().join("uv")).unwrap();
+    let real = real_uv(UV_NEW);
+    let path = format!(
+        ":{}:{}",
+        world.env.bin_dir().display(),
+        real.parent().unwrap().display()
+    );
+    world.env.set_env("PATH", path);
+    let output = run(world.env.uv().arg("--version"));
+    assert_success(&output);
+    assert!(
+        stdout(&output).starts_with("uv 0.13"),
+        "{}",
+        stdout(&output)
+    );
+}
