@@ -76,7 +76,7 @@ pub fn discover(env: Lookup, inputs: &Inputs, paths: Paths, depth: Depth) -> Dis
         ),
         (
             SourceId::Dns,
-            format!("{}.<search domains>", dns::txt::LABEL),
+            format!("{}.<pinned domains>", dns::txt::LABEL),
             &|settings| {
                 dns::consult(&dns::Input {
                     env,

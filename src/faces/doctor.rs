@@ -179,6 +179,11 @@ fn build(p: &Run) -> Report {
         value: s.trust.allow_http.to_string(),
         origin: "system config only".into(),
     });
+    settings.push(SettingLine {
+        key: "dns-search",
+        value: s.trust.dns_search.to_string(),
+        origin: "system config only".into(),
+    });
     if !s.trust.dns_allowed_hosts.is_empty() {
         settings.push(SettingLine {
             key: "dns-allowed-hosts",

@@ -27,11 +27,15 @@ use hickory_server::zone_handler::MessageResponseBuilder;
 /// TTL of the records served, unless a test sets another.
 pub const DEFAULT_TTL: u32 = 300;
 
-/// The search domain of most DNS stories.
+/// The domain most DNS stories pin.
 pub const DOMAIN: &str = "corp.example";
 
 /// The name the shim asks about for [`DOMAIN`].
 pub const NAME: &str = "_uv-mirror.corp.example";
+
+/// The system config line that makes the shim ask about the resolver's
+/// search list when no domain is pinned.
+pub const TRUST_SEARCH_LIST: &str = "dns-search = true\n";
 
 /// The system config that lets a record name the plain-http test server on
 /// 127.0.0.1: exactly the loosening an administrator would have to make.
