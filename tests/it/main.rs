@@ -17,6 +17,7 @@ mod dns_lookup;
 #[cfg(target_os = "linux")]
 mod faults;
 mod harness;
+mod hostile_dns;
 mod install;
 mod mirror;
 mod mirror_downloads;
