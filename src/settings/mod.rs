@@ -380,9 +380,8 @@ mod tests {
 
     #[test]
     fn user_file_cannot_loosen_trust() {
-        let user = file(
-            "allow-http = true\ndns-allowed-hosts = [\"evil.example\"]\ndns-search = true\n",
-        );
+        let user =
+            file("allow-http = true\ndns-allowed-hosts = [\"evil.example\"]\ndns-search = true\n");
         let settings = Settings::resolve(
             Layer::default(),
             Some(&FileLayer::new(user, Origin::User("u".into()))),

@@ -21,7 +21,8 @@ use crate::common::uv::UV_NEW;
 const HOSTILE: &str = "hotel-wifi.test";
 
 /// Its record: https, and every host inside its own zone.
-const HOSTILE_RECORD: &str = "v=uvm1 url=https://mirror.hotel-wifi.test/uv/ index=https://pypi.hotel-wifi.test/simple";
+const HOSTILE_RECORD: &str =
+    "v=uvm1 url=https://mirror.hotel-wifi.test/uv/ index=https://pypi.hotel-wifi.test/simple";
 
 /// The organisation's domain and record.
 const CORP: &str = "corp.example";
@@ -46,7 +47,12 @@ fn on_the_hotel_network() -> World {
 fn assert_nothing_from_dns(w: &World, report: &Report) {
     assert_eq!(report.dns_status(), "not set", "{}", report.dump());
     assert_eq!(report.json["scheme"], "pass-through", "{}", report.dump());
-    assert_eq!(report.env_var("UV_DEFAULT_INDEX"), None, "{}", report.dump());
+    assert_eq!(
+        report.env_var("UV_DEFAULT_INDEX"),
+        None,
+        "{}",
+        report.dump()
+    );
     let vars = w.seen_by_uv().vars;
     for name in [
         "UV_DEFAULT_INDEX",
@@ -131,10 +137,7 @@ fn a_hostile_search_domain_is_never_asked_and_a_pinned_domain_is() {
         report.dns_details()
     );
     assert!(
-        !w.dns()
-            .queries()
-            .iter()
-            .any(|q| q.name.contains(HOSTILE)),
+        !w.dns().queries().iter().any(|q| q.name.contains(HOSTILE)),
         "{:?}",
         w.dns().queries()
     );

@@ -91,8 +91,7 @@ enum Via {
 
 fn run(input: &Input, line: &mut SourceReport) -> Result<Option<Layer>, String> {
     let mut system = SystemOnce::new(input.env, input.inputs);
-    let Some((domains, domains_from)) = resolver_conf::domains(input.settings, &mut system)?
-    else {
+    let Some((domains, domains_from)) = resolver_conf::domains(input.settings, &mut system)? else {
         line.status = Status::NotSet(format!(
             "no domain is pinned, so DNS is not asked; to pin one, set {} or \
              `dns-domains = [\"corp.example\"]` in a config file (the resolver's search \
@@ -426,9 +425,15 @@ mod tests {
             details.contains("domains: hotel-wifi.test (from the search list of "),
             "{details}"
         );
-        assert!(details.contains("trusted by `dns-search = true`"), "{details}");
         assert!(
-            inputs.files().iter().any(|(p, _)| p.ends_with("resolv.conf")),
+            details.contains("trusted by `dns-search = true`"),
+            "{details}"
+        );
+        assert!(
+            inputs
+                .files()
+                .iter()
+                .any(|(p, _)| p.ends_with("resolv.conf")),
             "{:?}",
             inputs.files()
         );
