@@ -1,9 +1,11 @@
-//! File-system helpers every part of the shim shares: atomic writes, file
-//! locks, the clock, stable short names, and the two small building blocks
-//! of every file the shim keeps ([`stamp`] and [`record`]).
+//! File-system helpers every part of the shim shares: atomic writes (private
+//! for the cache, [`public`] for the mirror), file locks, the clock, stable
+//! short names, and the two small building blocks of every file the shim
+//! keeps ([`stamp`] and [`record`]).
 
 pub mod atomic;
 pub mod lock;
+pub mod public;
 pub mod record;
 pub mod stamp;
 
@@ -13,6 +15,7 @@ use sha2::{Digest, Sha256};
 
 pub use atomic::write_atomic;
 pub use lock::{Lock, lock};
+pub use public::write_public;
 pub use record::Record;
 pub use stamp::FileStamp;
 

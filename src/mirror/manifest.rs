@@ -81,13 +81,14 @@ impl Manifest {
         .unwrap_or_default()
     }
 
-    /// Writes the manifest atomically.
+    /// Writes the manifest atomically, with the mode of every other mirror
+    /// file: whoever copies or serves the mirror can read it.
     pub fn save(&self, dest: &Path) -> std::io::Result<()> {
         let mut record = Record::new(KIND, VERSION);
         for (rel, file) in &self.files {
             record.push("file", format_args!("{} {} {rel}", file.sha256, file.stamp));
         }
-        record.write(&Self::path(dest))
+        crate::fsutil::write_public(&Self::path(dest), record.into_text().as_bytes())
     }
 
     /// The known hash of the file at `rel` below `dest`, when its stamp still holds.
