@@ -27,6 +27,8 @@
 //!   skip elsewhere ([`require_root`], [`skip()`]).
 //! * [`sync`]: driving `uv-shim mirror sync` / `verify`, reading the mirror.
 //! * [`upstream`]: a fake upstream of generated downloads for `mirror sync`.
+//! * [`users`]: another user (`nobody`, through `setpriv`) and the umask,
+//!   for who can read what the shim writes.
 //! * [`uv`]: the real uv, installed once from PyPI with pip.
 //!
 //! Nothing here reaches beyond `127.0.0.1`, except [`uv::real_uv`], which asks
@@ -47,6 +49,8 @@ pub mod scene;
 pub mod skip;
 pub mod sync;
 pub mod upstream;
+#[cfg(unix)]
+pub mod users;
 pub mod uv;
 pub mod world;
 
