@@ -23,5 +23,7 @@ mod mirror;
 mod mirror_downloads;
 #[cfg(unix)]
 mod nginx;
+#[cfg(unix)]
+mod served_mirror;
 mod shim;
 mod shim_cache;
