@@ -11,6 +11,7 @@ mod common;
 
 mod cache_faults;
 mod concurrency;
+mod control_chars;
 mod dns;
 mod dns_lookup;
 // Linux only: its bare server relies on how Linux treats a full listen queue.
