@@ -167,3 +167,19 @@ fn the_system_config_may_trust_the_search_list() {
     let asked: Vec<String> = w.dns().queries().into_iter().map(|q| q.name).collect();
     assert_eq!(asked, ["_uv-mirror.hotel-wifi.test"]);
 }
+
+#[test]
+fn a_silent_resolver_costs_nothing_while_nothing_is_pinned() {
+    let w = on_the_hotel_network();
+    // A resolver that swallows every query: pinned, a call would wait out
+    // the 1 s query limit (`dns_lookup.rs`); unpinned, nothing is asked.
+    w.dns().set_silent(true);
+    let started = std::time::Instant::now();
+    let output = w.uv_version();
+    let took = started.elapsed();
+    eprintln!("a call on a silent, unpinned network took {took:?}");
+    assert_eq!(stderr(&output), "");
+    assert_eq!(w.dns().total(), 0, "{:?}", w.dns().queries());
+    // Room for a loaded machine, still under the query limit it never pays.
+    assert!(took < std::time::Duration::from_millis(900), "{took:?}");
+}
