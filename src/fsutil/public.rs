@@ -54,7 +54,8 @@ pub fn is_private(path: &Path) -> bool {
     }
 }
 
-#[cfg(all(test, unix))]
+#[cfg(unix)]
+#[cfg(test)]
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
@@ -81,7 +82,7 @@ mod tests {
         }));
 
         let private = dir.path().join("private");
-        crate::fsutil::write_atomic(&private, b"{}").unwrap();
+        crate::fsutil::atomic::write_atomic(&private, b"{}").unwrap();
         assert_eq!(mode(&private), 0o600);
         assert!(is_private(&private));
         // Rewriting it publicly replaces the mode too.

@@ -26,7 +26,7 @@ use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use super::cache;
-use super::dns::DnsServer;
+use super::dns::{DnsServer, Domains};
 use super::doctor::Report;
 use super::env::{TestEnv, assert_success, run, stderr, stdout};
 use super::http::{Fault, HttpServer};
@@ -72,15 +72,6 @@ pub struct WorldBuilder {
     /// Whether a [`Bare`] server serves the mirror's document.
     #[cfg(target_os = "linux")]
     bare: bool,
-}
-
-/// How a DNS story tells the shim which domains to ask about.
-enum Domains {
-    /// Pinned by `UV_SHIM_DNS_DOMAINS`; the resolv.conf has no search list.
-    Pinned(Vec<String>),
-    /// Only the resolv.conf's search list, which the shim asks about only
-    /// when the system config says `dns-search = true`.
-    SearchList(Vec<String>),
 }
 
 /// How the metadata of the built mirror writes its URLs.
@@ -488,20 +479,7 @@ impl WorldBuilder {
             let mirror = mirror.as_ref().expect("a bare server serves the mirror");
             Bare::start(mirror.document())
         });
-        let dns = dns.map(|domains| {
-            let server = DnsServer::start();
-            env.set_env("UV_SHIM_DNS_SERVER", server.addr_string());
-            let search = match domains {
-                Domains::Pinned(pinned) => {
-                    env.set_env("UV_SHIM_DNS_DOMAINS", pinned.join(","));
-                    String::new()
-                }
-                Domains::SearchList(search) if search.is_empty() => String::new(),
-                Domains::SearchList(search) => format!("search {}\n", search.join(" ")),
-            };
-            env.write_resolv_conf(&format!("# test resolver\n{search}nameserver 127.0.0.1\n"));
-            server
-        });
+        let dns = dns.map(|domains| domains.serve(&mut env));
         let cache = env.cache_dir();
         let world = World {
             env,
