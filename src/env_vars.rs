@@ -50,10 +50,10 @@ env_vars! {
     /// `ip:port` of the DNS server to ask instead of the resolver's.
     UV_SHIM_DNS_SERVER;
 
-    /// Comma-separated domains to query instead of the resolver's search list.
+    /// Comma-separated domains DNS discovery asks about (pins them, like `dns-domains`).
     UV_SHIM_DNS_DOMAINS;
 
-    /// The resolv.conf to read search domains and name servers from instead of `/etc/resolv.conf`.
+    /// The resolv.conf to read name servers (and a trusted search list) from instead of `/etc/resolv.conf`.
     UV_SHIM_RESOLV_CONF;
 
     /// Set by the shim on the uv it starts: the PID that exec'd uv, to catch a shim exec'ing a shim.

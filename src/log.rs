@@ -2,7 +2,9 @@
 //!
 //! Deliberately tiny: the hot path must not pay for a logging framework.
 //! Every line starts with `uv-shim:` so users can tell it from uv's output,
-//! and passes through [`crate::redact::text`].
+//! and passes through [`crate::redact::text`]: credentials hidden, control
+//! characters escaped, so a message is always one line and can neither
+//! drive the terminal nor forge a line of its own.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 

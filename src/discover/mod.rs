@@ -81,7 +81,7 @@ pub fn discover(
         ),
         (
             SourceId::Dns,
-            format!("{}.<search domains>", dns::txt::LABEL),
+            format!("{}.<pinned domains>", dns::txt::LABEL),
             &|settings| {
                 dns::consult(&dns::Input {
                     env,

@@ -137,18 +137,18 @@ fn refresh(env: Lookup) -> anyhow::Result<ExitCode> {
     let Some(outcome) = &run.freshness else {
         println!(
             "{}: the shim hands uv no metadata here ({:?}); nothing to refresh",
-            mirror.value.describe(),
+            crate::redact::text(&mirror.value.describe()),
             run.handover.scheme
         );
         return Ok(ExitCode::SUCCESS);
     };
     let show = |copy: &CachedCopy| {
-        format!(
+        crate::redact::text(&format!(
             "{} entries from {} -> {}",
             copy.state.entries,
-            crate::redact::url(&copy.state.source),
+            copy.state.source,
             copy.json.display()
-        )
+        ))
     };
     match outcome {
         Freshness::Fetched(copy) => println!("fetched: {}", show(copy)),

@@ -1,7 +1,8 @@
 //! `uv-shim doctor`: every source in order with what it found, the chosen
 //! mirror, the settings and their origins, the cache, the real uv, and the
 //! variables uv gets (and which were left alone). Text for people, `--json`
-//! for tools; URLs are always redacted.
+//! for tools. Every string passes through [`redact`] as the report is
+//! built: URLs redacted and control characters escaped, in both forms.
 
 use std::process::ExitCode;
 
@@ -154,16 +155,17 @@ fn build(p: &Run) -> Report {
     }));
 
     let s = &p.discovery.settings;
+    let origin = |o: &crate::settings::Origin| redact::text(&o.to_string());
     let mut settings = vec![
         SettingLine {
             key: "ttl",
             value: humantime::format_duration(s.ttl.value).to_string(),
-            origin: s.ttl.origin.to_string(),
+            origin: origin(&s.ttl.origin),
         },
         SettingLine {
             key: "dns",
             value: s.dns.value.to_string(),
-            origin: s.dns.origin.to_string(),
+            origin: origin(&s.dns.origin),
         },
     ];
     let l = &s.layer;
@@ -176,20 +178,25 @@ fn build(p: &Run) -> Report {
             settings.push(SettingLine {
                 key,
                 value: redact::url(&v.value),
-                origin: v.origin.to_string(),
+                origin: origin(&v.origin),
             });
         }
     }
     if let Some(domains) = &l.dns_domains {
         settings.push(SettingLine {
             key: "dns-domains",
-            value: domains.value.join(", "),
-            origin: domains.origin.to_string(),
+            value: redact::text(&domains.value.join(", ")),
+            origin: origin(&domains.origin),
         });
     }
     settings.push(SettingLine {
         key: "allow-http",
         value: s.trust.allow_http.to_string(),
+        origin: "system config only".into(),
+    });
+    settings.push(SettingLine {
+        key: "dns-search",
+        value: s.trust.dns_search.to_string(),
         origin: "system config only".into(),
     });
     if !s.trust.dns_allowed_hosts.is_empty() {
@@ -226,13 +233,13 @@ fn build(p: &Run) -> Report {
                 .map(|u| redact::url(u.as_str()))
                 .collect(),
             rewrite: request.rewrite.tag(),
-            cache_file: copy.map(|c| c.json.display().to_string()),
+            cache_file: copy.map(|c| redact::text(&c.json.display().to_string())),
             state: state_name,
             source: copy.map(|c| redact::url(&c.state.source)),
             entries: copy.map(|c| c.state.entries),
             age_seconds: copy.map(|c| c.state.age(now).as_secs()),
             ttl_seconds: request.ttl.as_secs(),
-            etag: copy.and_then(|c| c.state.etag.clone()),
+            etag: copy.and_then(|c| c.state.etag.as_deref().map(redact::text)),
             last_error: error.map(|e| redact::text(&e)),
         }
     });
@@ -240,31 +247,34 @@ fn build(p: &Run) -> Report {
     let shims: Vec<String> = p
         .other_shims
         .iter()
-        .map(|s| s.display().to_string())
+        .map(|s| redact::text(&s.display().to_string()))
         .collect();
     let real_uv = match &p.uv {
         Ok(uv) => UvLine {
-            path: Some(uv.value.display().to_string()),
-            origin: Some(uv.origin.to_string()),
-            version: p.version.as_ref().map(|v| match v {
-                Ok((version, crate::handover::uv_version::VersionSource::Cached)) => {
-                    format!("{version} (cached)")
-                }
-                Ok((version, crate::handover::uv_version::VersionSource::Probed)) => {
-                    format!("{version} (probed now)")
-                }
-                Err(err) => format!("unknown: {err}"),
+            path: Some(redact::text(&uv.value.display().to_string())),
+            origin: Some(origin(&uv.origin)),
+            version: p.version.as_ref().map(|v| {
+                redact::text(&match v {
+                    Ok((version, crate::handover::uv_version::VersionSource::Cached)) => {
+                        format!("{version} (cached)")
+                    }
+                    Ok((version, crate::handover::uv_version::VersionSource::Probed)) => {
+                        format!("{version} (probed now)")
+                    }
+                    Err(err) => format!("unknown: {err}"),
+                })
             }),
             error: None,
             other_shims: shims.clone(),
         },
         Err(err) => {
-            problems.push(err.to_string());
+            let err = redact::text(&err.to_string());
+            problems.push(err.clone());
             UvLine {
                 path: None,
                 origin: None,
                 version: None,
-                error: Some(err.to_string()),
+                error: Some(err),
                 other_shims: shims,
             }
         }
@@ -280,14 +290,14 @@ fn build(p: &Run) -> Report {
             .mirror
             .as_ref()
             .map(|m| MirrorLine {
-                origin: m.origin.to_string(),
+                origin: origin(&m.origin),
                 bases: m
                     .value
                     .bases
                     .iter()
                     .map(|b| redact::url(b.as_str()))
                     .collect(),
-                description: m.value.describe(),
+                description: redact::text(&m.value.describe()),
             }),
         settings,
         metadata,
@@ -299,6 +309,7 @@ fn build(p: &Run) -> Report {
             .iter()
             .map(|v| crate::decide::Var {
                 value: redact::url(&v.value),
+                why: redact::text(&v.why),
                 ..v.clone()
             })
             .collect(),
@@ -306,8 +317,11 @@ fn build(p: &Run) -> Report {
             folder: p
                 .cache
                 .is_usable()
-                .then(|| p.cache.dir().display().to_string()),
-            passed_over: p.cache_passed.as_ref().map(|passed| passed.why.clone()),
+                .then(|| redact::text(&p.cache.dir().display().to_string())),
+            passed_over: p
+                .cache_passed
+                .as_ref()
+                .map(|passed| redact::text(&passed.why)),
         },
         notes: p
             .discovery

@@ -1,10 +1,12 @@
-//! File-system helpers every part of the shim shares: atomic writes, file
-//! locks, the clock, stable short names, and the two small building blocks
-//! of every file the shim keeps ([`stamp`] and [`record`]).
+//! File-system helpers every part of the shim shares: atomic writes (private
+//! for the cache, [`public`] for the mirror), file locks, the clock, stable
+//! short names, and the two small building blocks of every file the shim
+//! keeps ([`stamp`] and [`record`]).
 
 pub mod atomic;
 pub mod lock;
 pub mod private;
+pub mod public;
 pub mod record;
 pub mod stamp;
 
@@ -12,8 +14,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
 
-pub use atomic::write_atomic;
 pub use lock::{Lock, lock};
+pub use public::write_public;
 pub use record::Record;
 pub use stamp::FileStamp;
 

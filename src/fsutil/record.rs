@@ -68,9 +68,9 @@ impl Record {
     }
 
     /// Writes the record atomically to a place that is not the private
-    /// cache (a mirror's own state).
-    pub fn write_shared(&self, path: &Path) -> std::io::Result<()> {
-        super::atomic::write_atomic(path, self.text.as_bytes())
+    /// cache (a mirror's own state), with the umask's mode.
+    pub fn write_public(&self, path: &Path) -> std::io::Result<()> {
+        super::public::write_public(path, self.text.as_bytes())
     }
 }
 

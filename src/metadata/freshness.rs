@@ -438,7 +438,7 @@ mod tests {
         assert_eq!(lock_wait(&request(true), true), Duration::from_secs(6));
         let entry = cache.metadata(&r.identity());
         let old = fsutil::now_secs() - 3600;
-        fsutil::write_atomic(&entry.json, b"{}").unwrap();
+        fsutil::private::write(&entry.json, b"{}").unwrap();
         state(old, 0).write(&entry.state).unwrap();
         let _held = fsutil::lock(&entry.lock, Duration::ZERO).unwrap().unwrap();
 

@@ -81,13 +81,14 @@ impl Manifest {
         .unwrap_or_default()
     }
 
-    /// Writes the manifest atomically.
+    /// Writes the manifest atomically, with the mode of every other mirror
+    /// file: whoever copies or serves the mirror can read it.
     pub fn save(&self, dest: &Path) -> std::io::Result<()> {
         let mut record = Record::new(KIND, VERSION);
         for (rel, file) in &self.files {
             record.push("file", format_args!("{} {} {rel}", file.sha256, file.stamp));
         }
-        record.write_shared(&Self::path(dest))
+        record.write_public(&Self::path(dest))
     }
 
     /// The known hash of the file at `rel` below `dest`, when its stamp still holds.
@@ -138,7 +139,7 @@ mod tests {
     #[test]
     fn garbage_is_an_empty_manifest() {
         let dir = tempfile::tempdir().unwrap();
-        crate::fsutil::write_atomic(&Manifest::path(dir.path()), b"{}").unwrap();
+        crate::fsutil::write_public(&Manifest::path(dir.path()), b"{}").unwrap();
         assert!(Manifest::load(dir.path()).files.is_empty());
     }
 }

@@ -198,16 +198,16 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     }
     progress.finish();
     for file in &unlisted {
-        let line = format!(
+        let line = crate::redact::text(&format!(
             "unlisted {file}: not named by the metadata (`mirror sync --prune` removes it)"
-        );
+        ));
         println!("{line}");
         problems.push(line);
     }
     let elapsed = progress.elapsed();
     println!(
         "verified {}: {listed} listed files ({}) and {kept} kept older builds rehashed in {} ({}); {missing} missing, {corrupt} corrupt, {} unlisted{}",
-        dest.display(),
+        crate::redact::text(&dest.display().to_string()),
         HumanBytes(listed_bytes),
         progress::seconds(elapsed),
         progress::rate(hashed.load(Ordering::Relaxed), elapsed),
@@ -223,7 +223,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     } else {
         eprintln!(
             "uv-shim: error: the mirror at {} has {} problems",
-            dest.display(),
+            crate::redact::text(&dest.display().to_string()),
             problems.len()
         );
         Ok(ExitCode::FAILURE)

@@ -126,14 +126,17 @@ pub fn render(chosen: &[ListedEntry]) -> Vec<u8> {
     bytes
 }
 
-/// Writes `bytes` to `path` atomically unless it already holds them, so an
-/// unchanged mirror keeps its mtime (and its ETag on most servers).
+/// Writes `bytes` to `path` atomically, readable by the web server
+/// ([`crate::fsutil::write_public`]), unless it already holds them, so an
+/// unchanged mirror keeps its mtime (and its ETag on most servers). A file
+/// left private by an earlier version is rewritten all the same.
 /// Returns whether the file was written.
 pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
-    if std::fs::read(path).is_ok_and(|old| old == bytes) {
+    if std::fs::read(path).is_ok_and(|old| old == bytes) && !crate::fsutil::public::is_private(path)
+    {
         return Ok(false);
     }
-    crate::fsutil::write_atomic(path, bytes)?;
+    crate::fsutil::write_public(path, bytes)?;
     Ok(true)
 }
 

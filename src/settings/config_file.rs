@@ -31,8 +31,10 @@ pub struct ConfigFile {
     pub ttl: Option<Duration>,
     /// Whether DNS discovery may run.
     pub dns: Option<bool>,
-    /// Domains to query instead of the resolver's search list.
+    /// The domains DNS discovery asks about (pinned).
     pub dns_domains: Option<Vec<String>>,
+    /// Also trust the resolver's search list when nothing is pinned (system file only).
+    pub dns_search: Option<bool>,
     /// Accept plain-http mirrors found by DNS (system file only).
     pub allow_http: Option<bool>,
     /// Hosts a DNS-found mirror may name outside the queried domain (system file only).
@@ -244,6 +246,7 @@ uv = "/opt/uv/bin/uv"
 ttl = "10m"
 dns = false
 dns-domains = ["corp.example"]
+dns-search = true
 allow-http = true
 dns-allowed-hosts = ["m.other.example"]
 "#,
@@ -254,6 +257,7 @@ dns-allowed-hosts = ["m.other.example"]
         assert!(file.urls.metadata.is_some());
         assert_eq!(file.ttl, Some(Duration::from_secs(600)));
         assert_eq!(file.dns, Some(false));
+        assert_eq!(file.dns_search, Some(true));
         assert_eq!(file.uv, Some(PathBuf::from("/opt/uv/bin/uv")));
     }
 

@@ -208,6 +208,9 @@ pub struct Trust {
     pub allow_http: bool,
     /// Hosts a DNS-found mirror may name outside the queried domain.
     pub dns_allowed_hosts: Vec<String>,
+    /// Ask the resolver's search list when no domain is pinned. Any DHCP
+    /// server hands one out, so only the system file may turn this on.
+    pub dns_search: bool,
 }
 
 impl Trust {
@@ -221,6 +224,7 @@ impl Trust {
                 .into_iter()
                 .map(|h| h.trim().trim_end_matches('.').to_ascii_lowercase())
                 .collect(),
+            dns_search: system.and_then(|s| s.dns_search).unwrap_or(false),
         }
     }
 }
@@ -278,6 +282,11 @@ impl Settings {
             if file.dns_allowed_hosts.is_some() {
                 ignored.push(format!(
                     "`dns-allowed-hosts` in {origin}: honoured only in the system config"
+                ));
+            }
+            if file.dns_search.is_some() {
+                ignored.push(format!(
+                    "`dns-search` in {origin}: honoured only in the system config"
                 ));
             }
         }
@@ -371,21 +380,25 @@ mod tests {
 
     #[test]
     fn user_file_cannot_loosen_trust() {
-        let user = file("allow-http = true\ndns-allowed-hosts = [\"evil.example\"]\n");
+        let user =
+            file("allow-http = true\ndns-allowed-hosts = [\"evil.example\"]\ndns-search = true\n");
         let settings = Settings::resolve(
             Layer::default(),
             Some(&FileLayer::new(user, Origin::User("u".into()))),
             None,
         );
         assert_eq!(settings.trust, Trust::default());
-        assert_eq!(settings.ignored.len(), 2);
-        let system = file("allow-http = true\ndns-allowed-hosts = [\"Mirror.Other.Example.\"]\n");
+        assert_eq!(settings.ignored.len(), 3);
+        assert!(settings.ignored[2].starts_with("`dns-search` in user config u:"));
+        let system = file(
+            "allow-http = true\ndns-allowed-hosts = [\"Mirror.Other.Example.\"]\ndns-search = true\n",
+        );
         let settings = Settings::resolve(
             Layer::default(),
             None,
             Some(&FileLayer::new(system, Origin::System("s".into()))),
         );
-        assert!(settings.trust.allow_http);
+        assert!(settings.trust.allow_http && settings.trust.dns_search);
         assert_eq!(
             settings.trust.dns_allowed_hosts,
             vec!["mirror.other.example"]

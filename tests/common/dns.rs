@@ -24,18 +24,52 @@ use hickory_server::proto::rr::{Name, RData, Record, RecordType};
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use hickory_server::zone_handler::MessageResponseBuilder;
 
+use super::env::TestEnv;
+
 /// TTL of the records served, unless a test sets another.
 pub const DEFAULT_TTL: u32 = 300;
 
-/// The search domain of most DNS stories.
+/// The domain most DNS stories pin.
 pub const DOMAIN: &str = "corp.example";
 
 /// The name the shim asks about for [`DOMAIN`].
 pub const NAME: &str = "_uv-mirror.corp.example";
 
+/// The system config line that makes the shim ask about the resolver's
+/// search list when no domain is pinned.
+pub const TRUST_SEARCH_LIST: &str = "dns-search = true\n";
+
 /// The system config that lets a record name the plain-http test server on
 /// 127.0.0.1: exactly the loosening an administrator would have to make.
 pub const TRUST_TEST_SERVER: &str = "allow-http = true\ndns-allowed-hosts = [\"127.0.0.1\"]\n";
+
+/// How a story tells the shim which domains to ask about.
+pub enum Domains {
+    /// Pinned by `UV_SHIM_DNS_DOMAINS`; the resolv.conf has no search list.
+    Pinned(Vec<String>),
+    /// Only the resolv.conf's search list, which the shim asks about only
+    /// when the system config says `dns-search = true` ([`TRUST_SEARCH_LIST`]).
+    SearchList(Vec<String>),
+}
+
+impl Domains {
+    /// Starts a server, points the shim at it (`UV_SHIM_DNS_SERVER`), and
+    /// tells it the domains: pinned, or as the test resolv.conf's search list.
+    pub fn serve(self, env: &mut TestEnv) -> DnsServer {
+        let server = DnsServer::start();
+        env.set_env("UV_SHIM_DNS_SERVER", server.addr_string());
+        let search = match self {
+            Domains::Pinned(pinned) => {
+                env.set_env("UV_SHIM_DNS_DOMAINS", pinned.join(","));
+                String::new()
+            }
+            Domains::SearchList(search) if search.is_empty() => String::new(),
+            Domains::SearchList(search) => format!("search {}\n", search.join(" ")),
+        };
+        env.write_resolv_conf(&format!("# test resolver\n{search}nameserver 127.0.0.1\n"));
+        server
+    }
+}
 
 /// One query the server received.
 #[derive(Debug, Clone, PartialEq, Eq)]

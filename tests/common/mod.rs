@@ -27,7 +27,8 @@
 //!   skip elsewhere ([`require_root`], [`skip()`]).
 //! * [`sync`]: driving `uv-shim mirror sync` / `verify`, reading the mirror.
 //! * [`upstream`]: a fake upstream of generated downloads for `mirror sync`.
-//! * [`users`]: two other local users (`setpriv`), for shared machines.
+//! * [`users`]: other local users (`setpriv`) and the umask, for shared
+//!   machines and for who can read what the shim writes.
 //! * [`uv`]: the real uv, installed once from PyPI with pip.
 //!
 //! Nothing here reaches beyond `127.0.0.1`, except [`uv::real_uv`], which asks

@@ -10,19 +10,28 @@
 //! ([`super::skip`]).
 //!
 //! [`Nginx::start`] runs `nginx -p <dir> -c <dir>/nginx.conf` in the
-//! foreground as one process (`master_process off`), with its own config,
-//! pid file, logs and temp paths in a temporary directory, serving a folder
-//! at `/` on an ephemeral port. The access log has one tab-separated line per
-//! request ([`Hit`]), so a test can see conditional requests and the exact
-//! request targets. Dropping the value kills nginx.
+//! foreground, with its own config, pid file, logs and temp paths in a
+//! temporary directory, serving a folder at `/` on an ephemeral port. As a
+//! real deployment does, a master process (root, when the tests run as
+//! root) serves through a worker running as the unprivileged `nobody`
+//! ([`Nginx::workers`]), so a file that only its owner may read is a 403
+//! here too; the folders above the served one are opened to others
+//! (`o+x`, [`super::users::let_others_through`]), the served tree is left
+//! as the program under test wrote it. The access log has one tab-separated
+//! line per request ([`Hit`]), so a test can see conditional requests and
+//! the exact request targets. Dropping the value kills nginx (master and
+//! worker: its own process group).
 
 #![cfg(unix)]
 
 use std::fs::{self, File};
 use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+use super::users::Account;
 
 /// Where the Debian package puts the binary.
 const DEBIAN_NGINX: &str = "/usr/sbin/nginx";
@@ -153,10 +162,12 @@ pub struct Nginx {
     child: Child,
     port: u16,
     dir: tempfile::TempDir,
+    workers: Option<Account>,
 }
 
 impl Nginx {
-    /// Serves the files under `root` at `/` on `127.0.0.1:<free port>`.
+    /// Serves the files under `root` at `/` on `127.0.0.1:<free port>`,
+    /// through a worker running as `nobody` when the tests run as root.
     /// Panics, with nginx's error log, if it does not come up within 10 s.
     pub fn start(binary: &Path, root: &Path) -> Nginx {
         let dir = tempfile::Builder::new()
@@ -168,10 +179,21 @@ impl Nginx {
             fs::create_dir_all(prefix.join(sub)).unwrap();
         }
         let port = free_port();
+        // Only root can hand the workers to another user; nginx ignores the
+        // directive (with a warning) otherwise.
+        // SAFETY: geteuid has no preconditions.
+        let workers = (unsafe { libc::geteuid() } == 0).then(super::users::nobody);
+        let user = match &workers {
+            Some(account) => {
+                super::users::let_others_through(root);
+                format!("user {} {};\n", account.name, account.group)
+            }
+            None => String::new(),
+        };
         let config = format!(
             r#"daemon off;
-master_process off;
-worker_processes 1;
+master_process on;
+{user}worker_processes 1;
 pid {prefix}/nginx.pid;
 error_log {prefix}/logs/error.log warn;
 events {{ worker_connections 64; }}
@@ -206,9 +228,16 @@ http {{
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            // The master and its worker in a group of their own, killed together.
+            .process_group(0)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
-        let mut nginx = Nginx { child, port, dir };
+        let mut nginx = Nginx {
+            child,
+            port,
+            dir,
+            workers,
+        };
         nginx.wait_until_listening();
         nginx
     }
@@ -229,6 +258,17 @@ http {{
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// The account the worker serves files as: `nobody` when the tests run
+    /// as root, else `None` (the worker is the test's own user).
+    pub fn workers(&self) -> Option<&Account> {
+        self.workers.as_ref()
+    }
+
+    /// nginx's error log so far (a 403 is explained there).
+    pub fn error_log(&self) -> String {
+        fs::read_to_string(self.dir.path().join("logs/error.log")).unwrap_or_default()
     }
 
     /// `http://127.0.0.1:PORT/<path>`.
@@ -263,7 +303,26 @@ http {{
 
 impl Drop for Nginx {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        let Ok(master) = libc::pid_t::try_from(self.child.id()) else {
+            return;
+        };
+        // SIGTERM: the master stops its worker, reaps it and exits.
+        // SAFETY: kill has no memory preconditions; the process is our child.
+        unsafe {
+            libc::kill(master, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // Stuck: the whole group (its pgid is the master's pid, see `start`).
+        // SAFETY: as above; the group is the one our child leads.
+        unsafe {
+            libc::kill(-master, libc::SIGKILL);
+        }
         let _ = self.child.wait();
     }
 }

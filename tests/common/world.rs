@@ -7,7 +7,7 @@
 //! starts: [`World::scene`], the newest real uv, a 1 s time limit (faults
 //! cost at most that), a one-build mirror under `/uv/` of a harness server,
 //! named by the system config; and [`World::dns_scene`], the newest real uv
-//! and a DNS server with a search list.
+//! and a DNS server asked about pinned domains.
 //!
 //! ```ignore
 //! let world = World::scene().build();
@@ -26,7 +26,7 @@ use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use super::cache;
-use super::dns::DnsServer;
+use super::dns::{DnsServer, Domains};
 use super::doctor::Report;
 use super::env::{TestEnv, assert_success, run, stderr, stdout};
 use super::http::{Fault, HttpServer};
@@ -67,8 +67,8 @@ pub struct WorldBuilder {
     mirror: Option<Links>,
     /// Whether the system config names the mirror.
     named: bool,
-    /// The search list, when a DNS server is wanted.
-    dns: Option<Vec<String>>,
+    /// Which domains the shim learns of, when a DNS server is wanted.
+    dns: Option<Domains>,
     /// Whether a [`Bare`] server serves the mirror's document.
     #[cfg(target_os = "linux")]
     bare: bool,
@@ -108,9 +108,9 @@ impl World {
     }
 
     /// The usual start of a DNS story: the newest real uv and a DNS server
-    /// on 127.0.0.1 that the shim asks, with `search` as the search list.
-    pub fn dns_scene(search: &[&str]) -> WorldBuilder {
-        World::builder().real_uv(super::uv::UV_NEW).dns(search)
+    /// on 127.0.0.1 that the shim asks about the `pinned` domains.
+    pub fn dns_scene(pinned: &[&str]) -> WorldBuilder {
+        World::builder().real_uv(super::uv::UV_NEW).dns(pinned)
     }
 
     /// The served mirror. Panics when the world has none.
@@ -433,11 +433,25 @@ impl WorldBuilder {
         self.named_in_system_config()
     }
 
-    /// A DNS server on 127.0.0.1 that the shim asks (`UV_SHIM_DNS_SERVER`),
-    /// and a resolv.conf whose search list is `search`. Metadata fetches from
-    /// mirrors that do not exist are bounded by a 2 s time limit.
-    pub fn dns(mut self, search: &[&str]) -> Self {
-        self.dns = Some(search.iter().map(|d| d.to_string()).collect());
+    /// A DNS server on 127.0.0.1 that the shim asks (`UV_SHIM_DNS_SERVER`)
+    /// about the `pinned` domains (`UV_SHIM_DNS_DOMAINS`); the resolv.conf
+    /// has no search list. Metadata fetches from mirrors that do not exist
+    /// are bounded by a 2 s time limit.
+    pub fn dns(mut self, pinned: &[&str]) -> Self {
+        self.dns = Some(Domains::Pinned(
+            pinned.iter().map(|d| d.to_string()).collect(),
+        ));
+        self.http_timeout("2s")
+    }
+
+    /// Like [`WorldBuilder::dns`], but nothing is pinned: the resolv.conf's
+    /// search list is `search`, as a DHCP server would hand it out. The shim
+    /// asks about it only when the system config says `dns-search = true`
+    /// ([`super::dns::TRUST_SEARCH_LIST`]).
+    pub fn dns_search_list(mut self, search: &[&str]) -> Self {
+        self.dns = Some(Domains::SearchList(
+            search.iter().map(|d| d.to_string()).collect(),
+        ));
         self.http_timeout("2s")
     }
 
@@ -465,17 +479,7 @@ impl WorldBuilder {
             let mirror = mirror.as_ref().expect("a bare server serves the mirror");
             Bare::start(mirror.document())
         });
-        let dns = dns.map(|search| {
-            let server = DnsServer::start();
-            env.set_env("UV_SHIM_DNS_SERVER", server.addr_string());
-            let search = if search.is_empty() {
-                String::new()
-            } else {
-                format!("search {}\n", search.join(" "))
-            };
-            env.write_resolv_conf(&format!("# test resolver\n{search}nameserver 127.0.0.1\n"));
-            server
-        });
+        let dns = dns.map(|domains| domains.serve(&mut env));
         let cache = env.cache_dir();
         let world = World {
             env,

@@ -3,10 +3,12 @@
 //! installs Python with nothing but a record. Which names are asked, how
 //! often, and what a silent or broken resolver costs: `dns_lookup.rs`.
 //!
-//! Every test starts its own DNS server ([`World::dns_scene`]) and points the
-//! shim at it with `UV_SHIM_DNS_SERVER`; the search list comes from a
-//! resolv.conf of the test's own (`UV_SHIM_RESOLV_CONF`), so nothing here
-//! reads the machine's `/etc/resolv.conf` or asks its resolver. Mirrors named
+//! Every test starts its own DNS server ([`World::dns_scene`]), points the
+//! shim at it with `UV_SHIM_DNS_SERVER` and pins the domain it asks about
+//! with `UV_SHIM_DNS_DOMAINS` (the resolver's search list is not trusted,
+//! see `hostile_dns.rs`); the resolv.conf is the test's own
+//! (`UV_SHIM_RESOLV_CONF`), so nothing here reads the machine's
+//! `/etc/resolv.conf` or asks its resolver. Mirrors named
 //! by records are either hosts under `corp.example` that are never contacted
 //! (the record is refused, or the metadata fetch fails fast) or the test HTTP
 //! server.
@@ -386,8 +388,9 @@ fn a_failing_mirror_found_by_dns_fails_over_to_the_next_url() {
     assert_eq!(good.count("/download-metadata.json"), 1);
 }
 
-/// The story of the issue: a machine with no config file at all, whose
-/// resolver serves the record, installs Python from the mirror.
+/// The story of the issue: a machine with no config file at all but a
+/// pinned domain, whose resolver serves the record, installs Python from
+/// the mirror.
 #[test]
 fn uv_python_install_with_only_a_txt_record() {
     let w = World::dns_scene(&[DOMAIN]).build();

@@ -3,7 +3,10 @@
 //! silent or misconfigured resolver, or a large answer costs. Against a real
 //! DNS server on 127.0.0.1 ([`World::dns_scene`]) with a query log, so a
 //! story can prove from the server's side what was asked; never the
-//! machine's resolver.
+//! machine's resolver. The domains are pinned (`UV_SHIM_DNS_DOMAINS`)
+//! unless a story is about the resolver's search list, which counts only
+//! with `dns-search = true` in the system config ([`TRUST_SEARCH_LIST`]);
+//! what an untrusted search list costs is told in `hostile_dns.rs`.
 
 use std::fs;
 use std::time::{Duration, Instant};
@@ -12,7 +15,7 @@ use serde_json::Value;
 
 use crate::common::World;
 use crate::common::cache::dns_answer_lifetime;
-use crate::common::dns::{DOMAIN, NAME};
+use crate::common::dns::{DOMAIN, NAME, TRUST_SEARCH_LIST};
 use crate::common::env::stderr;
 
 #[test]
@@ -54,6 +57,7 @@ fn a_silent_server_costs_one_bounded_timeout_and_uv_still_runs() {
     let started = Instant::now();
     let output = w.uv_version();
     let first = started.elapsed();
+    eprintln!("a call on a silent, pinned network took {first:?}");
     assert!(
         first >= Duration::from_millis(900) && first < Duration::from_secs(3),
         "a silent resolver cost {first:?}"
@@ -191,9 +195,19 @@ fn ttls_are_clamped_to_a_minute_and_a_day() {
     }
 }
 
+/// A World whose resolv.conf lists `search`, trusted by the system config.
+fn trusted_search_list(search: &[&str]) -> World {
+    let w = World::builder()
+        .real_uv(crate::common::uv::UV_NEW)
+        .dns_search_list(search)
+        .build();
+    w.env.write_system_config(TRUST_SEARCH_LIST);
+    w
+}
+
 #[test]
 fn the_search_list_is_asked_in_order_without_walking_up() {
-    let w = World::dns_scene(&["lab.corp.example", "corp.example"]).build();
+    let w = trusted_search_list(&["lab.corp.example", "corp.example"]);
     w.dns()
         .txt(NAME, "v=uvm1 url=https://mirror.corp.example/uv/");
 
@@ -211,7 +225,11 @@ fn the_search_list_is_asked_in_order_without_walking_up() {
     );
     let details = report.dns_details();
     assert!(
-        details.contains("domains: lab.corp.example, corp.example"),
+        details.contains("domains: lab.corp.example, corp.example (from the search list of "),
+        "{details}"
+    );
+    assert!(
+        details.contains("trusted by `dns-search = true`"),
         "{details}"
     );
     assert!(
@@ -220,7 +238,7 @@ fn the_search_list_is_asked_in_order_without_walking_up() {
     );
 
     // Only the record's own domain counts: a record under a parent is never asked for.
-    let w = World::dns_scene(&["lab.corp.example"]).build();
+    let w = trusted_search_list(&["lab.corp.example"]);
     w.dns()
         .txt(NAME, "v=uvm1 url=https://mirror.corp.example/uv/");
     let report = w.doctor();
@@ -264,7 +282,7 @@ fn the_first_domain_with_a_usable_record_wins() {
 
 #[test]
 fn dns_domains_replace_the_search_list() {
-    let mut w = World::dns_scene(&[DOMAIN]).build();
+    let mut w = trusted_search_list(&[DOMAIN]);
     w.dns().txt(
         "_uv-mirror.other.example",
         "v=uvm1 url=https://mirror.other.example/uv/",
@@ -286,13 +304,14 @@ fn dns_domains_replace_the_search_list() {
     assert_eq!(asked, ["_uv-mirror.other.example"]);
 
     // The config key does the same.
-    let w = World::dns_scene(&[DOMAIN]).build();
+    let w = trusted_search_list(&[DOMAIN]);
     w.dns().txt(
         "_uv-mirror.cfg.example",
         "v=uvm1 url=https://mirror.cfg.example/uv/",
     );
-    w.env
-        .write_system_config("dns-domains = [\"cfg.example\"]\n");
+    w.env.write_system_config(&format!(
+        "{TRUST_SEARCH_LIST}dns-domains = [\"cfg.example\"]\n"
+    ));
     let report = w.doctor();
     assert_eq!(
         report.bases(),
@@ -303,15 +322,15 @@ fn dns_domains_replace_the_search_list() {
 }
 
 #[test]
-fn no_search_domain_asks_nothing() {
-    let w = World::dns_scene(&[]).build();
+fn a_trusted_but_empty_search_list_asks_nothing() {
+    let w = trusted_search_list(&[]);
     let report = w.doctor();
     assert_eq!(report.dns_status(), "not set", "{}", report.dump());
     assert!(
         report.dns()["detail"]
             .as_str()
             .unwrap()
-            .contains("no search domains"),
+            .contains("no domains in the search list of "),
         "{}",
         report.dump()
     );

@@ -11,17 +11,21 @@ mod common;
 
 mod cache_faults;
 mod concurrency;
+mod control_chars;
 mod dns;
 mod dns_lookup;
 // Linux only: its bare server relies on how Linux treats a full listen queue.
 #[cfg(target_os = "linux")]
 mod faults;
 mod harness;
+mod hostile_dns;
 mod install;
 mod mirror;
 mod mirror_downloads;
 #[cfg(unix)]
 mod nginx;
+#[cfg(unix)]
+mod served_mirror;
 #[cfg(unix)]
 mod shared_machines;
 mod shim;

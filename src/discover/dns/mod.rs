@@ -1,9 +1,12 @@
-//! Source 6: a DNS TXT record `_uv-mirror.<domain>` for each search domain.
+//! Source 6: a DNS TXT record `_uv-mirror.<domain>` for each pinned domain.
 //!
-//! The flow, in the order of the search list and first hit wins:
+//! The flow, in the order of the domains and first hit wins:
 //!
-//! 1. the domains: `dns-domains` / `UV_SHIM_DNS_DOMAINS`, else the resolver's
-//!    search list ([`resolve`]); there is no walking up to parent domains;
+//! 1. the domains ([`resolver_conf::domains`]): those pinned by
+//!    `dns-domains` / `UV_SHIM_DNS_DOMAINS`, else the resolver's search list
+//!    only when the system config sets `dns-search = true`; nothing pinned
+//!    and no such line means no query at all; there is no walking up to
+//!    parent domains;
 //! 2. the answer for each: from the cache while its TTL lasts
 //!    ([`answer_cache`]), else queried, all missing names at once, within a
 //!    hard time limit;
@@ -64,7 +67,7 @@ pub struct Input<'a> {
 /// Consults DNS; returns the report line and, when a record names a mirror,
 /// the mirror and the settings the record carries (index, pypy, astral).
 pub fn consult(input: &Input) -> (SourceReport, Layer) {
-    let mut line = SourceReport::new(SourceId::Dns, format!("{LABEL}.<search domains>"), "");
+    let mut line = SourceReport::new(SourceId::Dns, format!("{LABEL}.<pinned domains>"), "");
     if !input.settings.dns.value {
         line.status = Status::Skipped(format!(
             "disabled by `dns = false` in {}",
@@ -72,11 +75,6 @@ pub fn consult(input: &Input) -> (SourceReport, Layer) {
         ));
         return (line, Layer::default());
     }
-    // Whatever DNS says now may change with the network: the warm path
-    // comes back here this often (the answer cache keeps that cheap).
-    input
-        .inputs
-        .valid_until(crate::fsutil::now_secs().saturating_add(REVISIT));
     let found = run(input, &mut line).unwrap_or_else(|err| {
         line.status = Status::Error(err);
         None
@@ -93,14 +91,28 @@ enum Via {
 
 fn run(input: &Input, line: &mut SourceReport) -> Result<Option<Layer>, String> {
     let mut system = SystemOnce::new(input.env, input.inputs);
-    let (domains, domains_from) = resolver_conf::search_domains(input.settings, &mut system)?;
+    let Some((domains, domains_from)) = resolver_conf::domains(input.settings, &mut system)? else {
+        line.status = Status::NotSet(format!(
+            "no domain is pinned, so DNS is not asked; to pin one, set {} or \
+             `dns-domains = [\"corp.example\"]` in a config file (the resolver's search \
+             list is asked only with `dns-search = true` in the system config)",
+            EnvVars::UV_SHIM_DNS_DOMAINS
+        ));
+        return Ok(None);
+    };
     if domains.is_empty() {
         line.status = Status::NotSet(format!(
-            "no search domains in {domains_from}; set `dns-domains` or {}",
+            "no domains in {domains_from}, so DNS is not asked; to pin one, set {} or \
+             `dns-domains` in a config file",
             EnvVars::UV_SHIM_DNS_DOMAINS
         ));
         return Ok(None);
     }
+    // Whatever DNS says now may change with the network: the warm path
+    // comes back here this often (the answer cache keeps that cheap).
+    input
+        .inputs
+        .valid_until(crate::fsutil::now_secs().saturating_add(REVISIT));
     let queries: Vec<String> = domains.iter().map(|d| resolve::query_name(d)).collect();
     line.location = queries.join(", ");
     line.details.push(format!(
@@ -357,6 +369,98 @@ mod tests {
                 "_uv-mirror.lab.example: not consulted: _uv-mirror.corp.example named the mirror"
             ),
             "{details}"
+        );
+    }
+
+    /// A resolv.conf with a search domain whose cached answer names a
+    /// mirror, and a server that does not exist: only what the settings
+    /// trust decides whether that mirror is found.
+    fn with_search_list(dns_search: bool) -> (SourceReport, Layer, Inputs) {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().join("cache"));
+        let resolv = dir.path().join("resolv.conf");
+        std::fs::write(&resolv, "search hotel-wifi.test\nnameserver 192.0.2.1\n").unwrap();
+        let resolv = resolv.display().to_string();
+        let env = |name: &str| (name == EnvVars::UV_SHIM_RESOLV_CONF).then(|| resolv.clone());
+        let query = "_uv-mirror.hotel-wifi.test";
+        let answer = Answer::new(
+            query.into(),
+            "192.0.2.1:53".into(),
+            crate::fsutil::now_secs(),
+            records(&["v=uvm1 url=https://pypi.hotel-wifi.test/uv/"]),
+            Some(300),
+        );
+        answer_cache::write(&answer_cache::path(&cache, query, "192.0.2.1:53"), &answer);
+        let mut s = settings(None, true);
+        s.trust.dns_search = dns_search;
+        let inputs = Inputs::new();
+        let (line, found) = consult(&Input {
+            env: &env,
+            inputs: &inputs,
+            settings: &s,
+            cache: &cache,
+        });
+        (line, found, inputs)
+    }
+
+    #[test]
+    fn nothing_pinned_reads_and_asks_nothing_and_says_how_to_pin() {
+        let (line, found, inputs) = with_search_list(false);
+        assert!(found.mirror.is_none());
+        let Status::NotSet(why) = &line.status else {
+            panic!("{:?}", line.status);
+        };
+        assert!(why.contains("no domain is pinned"), "{why}");
+        assert!(why.contains("UV_SHIM_DNS_DOMAINS"), "{why}");
+        assert!(why.contains("`dns-search = true`"), "{why}");
+        // Not even the resolver's configuration was read, and the warm path
+        // has no reason to come back.
+        assert!(inputs.files().is_empty(), "{:?}", inputs.files());
+        assert_eq!(inputs.expires(), u64::MAX);
+    }
+
+    #[test]
+    fn the_search_list_counts_only_when_the_system_config_trusts_it() {
+        let (line, found, inputs) = with_search_list(true);
+        let chosen = found.mirror.expect("the search domain's record").value;
+        assert_eq!(chosen.bases[0].as_str(), "https://pypi.hotel-wifi.test/uv/");
+        let details = line.details.join("\n");
+        assert!(
+            details.contains("domains: hotel-wifi.test (from the search list of "),
+            "{details}"
+        );
+        assert!(
+            details.contains("trusted by `dns-search = true`"),
+            "{details}"
+        );
+        assert!(
+            inputs
+                .files()
+                .iter()
+                .any(|(p, _)| p.ends_with("resolv.conf")),
+            "{:?}",
+            inputs.files()
+        );
+        assert!(inputs.expires() < u64::MAX);
+    }
+
+    #[test]
+    fn an_empty_pinned_list_asks_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().to_path_buf());
+        let s = settings(Some(" , "), true);
+        let env = |_: &str| None;
+        let (line, found) = consult(&Input {
+            env: &env,
+            inputs: &Inputs::new(),
+            settings: &s,
+            cache: &cache,
+        });
+        assert!(found.mirror.is_none());
+        assert!(
+            matches!(&line.status, Status::NotSet(why) if why.contains("no domains in env UV_SHIM_DNS_DOMAINS")),
+            "{:?}",
+            line.status
         );
     }
 

@@ -1,7 +1,15 @@
-//! Which domains to ask about and which servers to ask: the `dns-domains`
-//! setting or the resolver's search list, `UV_SHIM_DNS_SERVER` or the
-//! resolver's name servers. The system's configuration is read once, and
-//! only when needed, through [`Inputs`] so the warm path knows of the file.
+//! Which domains to ask about and which servers to ask: the pinned domains
+//! (`dns-domains`, `UV_SHIM_DNS_DOMAINS`), or the resolver's search list
+//! when the system config trusts it (`dns-search = true`);
+//! `UV_SHIM_DNS_SERVER` or the resolver's name servers. The system's
+//! configuration is read once, and only when needed, through [`Inputs`] so
+//! the warm path knows of the file.
+//!
+//! The search list is not trusted by default because whoever runs the
+//! network writes it: a DHCP server hands out `search hotel-wifi.test` and
+//! can then publish `_uv-mirror.hotel-wifi.test` with https hosts inside its
+//! own zone, which the in-domain rule of [`super::policy`] cannot tell from
+//! the organisation's own.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -49,23 +57,30 @@ impl<'a> SystemOnce<'a> {
 }
 
 /// The domains to ask about, in order, and where the list came from: the
-/// `dns-domains` setting (env, user or system), else the system's search list.
-pub fn search_domains(
+/// pinned domains (env, user or system), else the system's search list when
+/// the system config sets `dns-search = true`; `None` when neither applies,
+/// and then nothing is read and nothing is asked.
+pub fn domains(
     settings: &Settings,
     system: &mut SystemOnce,
-) -> Result<(Vec<String>, String), String> {
-    match &settings.layer.dns_domains {
-        Some(configured) => Ok((
-            dedup(
-                configured
-                    .value
-                    .iter()
-                    .filter_map(|d| resolve::normalise_domain(d)),
-            ),
-            configured.origin.to_string(),
-        )),
-        None => system.get().map(|(conf, from)| (conf.search, from)),
+) -> Result<Option<(Vec<String>, String)>, String> {
+    if let Some(pinned) = &settings.layer.dns_domains {
+        let domains = dedup(
+            pinned
+                .value
+                .iter()
+                .filter_map(|d| resolve::normalise_domain(d)),
+        );
+        return Ok(Some((domains, pinned.origin.to_string())));
     }
+    if !settings.trust.dns_search {
+        return Ok(None);
+    }
+    let (conf, from) = system.get()?;
+    Ok(Some((
+        conf.search,
+        format!("the search list of {from}, trusted by `dns-search = true`"),
+    )))
 }
 
 /// The servers to ask, and where they came from: `UV_SHIM_DNS_SERVER`, else

@@ -92,7 +92,10 @@ pub fn dry_run(plan: &SyncPlan, s: &SyncOptions, work: &WorkDone) -> ExitCode {
                 format!("unavailable: {why}")
             }
         };
-        lines.push(format!("  {}  ({size})  {url}", item.rel));
+        lines.push(crate::redact::text(&format!(
+            "  {}  ({size})  {url}",
+            item.rel
+        )));
     }
     let present = plan
         .items
@@ -108,7 +111,7 @@ pub fn dry_run(plan: &SyncPlan, s: &SyncOptions, work: &WorkDone) -> ExitCode {
         "dry run: would fetch {} files, {}{unknown_note}, into {}",
         lines.len(),
         HumanBytes(total),
-        s.dest.display()
+        crate::redact::text(&s.dest.display().to_string())
     );
     for line in &lines {
         println!("{line}");
@@ -136,11 +139,14 @@ pub fn dry_run(plan: &SyncPlan, s: &SyncOptions, work: &WorkDone) -> ExitCode {
             Ok(gone) => {
                 println!("would remove {} files (--prune):", gone.len());
                 for rel in gone {
-                    println!("  {rel}");
+                    println!("  {}", crate::redact::text(rel.as_str()));
                 }
             }
             Err(err) => {
-                eprintln!("uv-shim: warning: cannot list what --prune would remove: {err:#}")
+                eprintln!(
+                    "uv-shim: warning: cannot list what --prune would remove: {}",
+                    crate::redact::text(&format!("{err:#}"))
+                )
             }
         }
     }
@@ -210,7 +216,7 @@ pub fn summary(
     if !published.pruned.is_empty() {
         line.push_str(&format!(", {} removed by --prune", published.pruned.len()));
     }
-    println!("{line}");
+    println!("{}", crate::redact::text(&line));
     let listed = &published.listed;
     let newly_listed = listed.iter().filter(|c| c.from_upstream).count();
     println!(
@@ -218,7 +224,7 @@ pub fn summary(
         listed.len(),
         newly_listed,
         listed.len() - newly_listed,
-        s.dest.join(METADATA_FILE).display(),
+        crate::redact::text(&s.dest.join(METADATA_FILE).display().to_string()),
         if published.written {
             ""
         } else {
