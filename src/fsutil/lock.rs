@@ -12,9 +12,19 @@ pub struct Lock {
 }
 
 /// Takes the lock at `path`, waiting at most `wait`. `Ok(None)` when the
-/// wait ran out. The lock file is made 0600 and a link at its place is not
-/// followed, so nobody can make the locker create a file elsewhere.
+/// wait ran out. A link at its place is not followed, so nobody can make
+/// the locker create a file elsewhere; a new lock file gets the umask's mode
+/// (a mirror's lock sits among files a web server reads).
 pub fn lock(path: &Path, wait: Duration) -> std::io::Result<Option<Lock>> {
+    lock_with_mode(path, wait, 0o666)
+}
+
+/// [`lock`] for the private cache: the lock file is made 0600.
+pub fn lock_private(path: &Path, wait: Duration) -> std::io::Result<Option<Lock>> {
+    lock_with_mode(path, wait, 0o600)
+}
+
+fn lock_with_mode(path: &Path, wait: Duration, mode: u32) -> std::io::Result<Option<Lock>> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
@@ -23,8 +33,10 @@ pub fn lock(path: &Path, wait: Duration) -> std::io::Result<Option<Lock>> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+        options.mode(mode).custom_flags(libc::O_NOFOLLOW);
     }
+    #[cfg(not(unix))]
+    let _ = mode;
     let file = options.open(path)?;
     let deadline = Instant::now() + wait;
     loop {
@@ -73,7 +85,7 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.lock");
-        let _held = lock(&path, Duration::ZERO).unwrap();
+        let _held = lock_private(&path, Duration::ZERO).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o077, 0);
     }

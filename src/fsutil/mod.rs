@@ -14,7 +14,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
 
-pub use lock::{Lock, lock};
+pub use lock::{Lock, lock, lock_private};
 pub use public::write_public;
 pub use record::Record;
 pub use stamp::FileStamp;

@@ -179,7 +179,7 @@ fn ensure_copy(cache: &Cache, request: &Request) -> Freshness {
         .map_or(Ok(()), fsutil::private::ensure_dir);
     let locked = private
         .map_err(std::io::Error::other)
-        .and_then(|()| fsutil::lock(&entry.lock, lock_wait(request, stale.is_some())));
+        .and_then(|()| fsutil::lock_private(&entry.lock, lock_wait(request, stale.is_some())));
     let _lock = match locked {
         Ok(Some(lock)) => Some(lock),
         Ok(None) => {

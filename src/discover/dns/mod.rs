@@ -221,7 +221,7 @@ fn query_missing(
         .parent()
         .map_or(Ok(()), crate::fsutil::private::ensure_dir)
         .ok()
-        .and_then(|()| crate::fsutil::lock(&lock_path, LOCK_WAIT).ok())
+        .and_then(|()| crate::fsutil::lock_private(&lock_path, LOCK_WAIT).ok())
         .flatten();
     let now = crate::fsutil::now_secs();
     let still: Vec<usize> = missing
