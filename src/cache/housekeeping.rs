@@ -27,10 +27,12 @@ pub fn run(cache: &Cache) {
         return;
     }
     let marker = cache.dir().join(MARKER);
-    if age(&marker).is_some_and(|age| age < EVERY) {
+    let last = age(&marker);
+    if last.is_some_and(|age| age < EVERY) {
         return;
     }
-    if crate::fsutil::private::write(&marker, b"").is_err() {
+    if crate::fsutil::private::write(&marker, b"").is_err() || last.is_none() {
+        // A new cache has nothing old yet: the first look-over is a day later.
         return;
     }
     for folder in FOLDERS {
@@ -40,9 +42,10 @@ pub fn run(cache: &Cache) {
             !name.starts_with(TEMP_PREFIX) && !name.ends_with(".lock")
         });
     }
-    // Locks whose copy is gone.
+    // Locks whose copy is gone. A young one may be held by a fetch that has
+    // not written its copy yet: only month-old ones go.
     let metadata = cache.dir().join("metadata");
-    remove_older(&metadata, Duration::ZERO, |name| {
+    remove_older(&metadata, UNUSED, |name| {
         name.strip_suffix(".lock")
             .is_some_and(|key| !metadata.join(format!("{key}.state")).exists())
     });
@@ -104,6 +107,10 @@ mod tests {
         crate::fsutil::atomic::sweep_temp_files(&metadata.join("b.state"));
         assert!(!old_temp.exists() && new_temp.exists());
 
+        // A new cache (no marker yet) is only marked: nothing is that old yet.
+        run(&cache);
+        assert!(old_json.exists());
+        aged(&dir.path().join(MARKER), EVERY + hour);
         run(&cache);
         assert!(!old_json.exists() && !old_state.exists() && !old_lock.exists());
         assert!(used_state.exists() && used_lock.exists());
