@@ -65,7 +65,9 @@ mod tests {
         assert!(held.is_some());
         assert!(lock(&path, Duration::from_millis(30)).unwrap().is_none());
         drop(held);
-        assert!(lock(&path, Duration::ZERO).unwrap().is_some());
+        // A process another test forks at this moment shares the descriptor
+        // until its exec closes it: allow it that moment.
+        assert!(lock(&path, Duration::from_secs(1)).unwrap().is_some());
     }
 
     #[cfg(unix)]
