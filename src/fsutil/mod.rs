@@ -1,9 +1,11 @@
 //! File-system helpers every part of the shim shares: atomic writes, file
-//! locks, the clock, stable short names, and the two small building blocks
-//! of every file the shim keeps ([`stamp`] and [`record`]).
+//! locks, the clock, stable short names, opening without following links
+//! ([`no_follow`]), and the two small building blocks of every file the shim
+//! keeps ([`stamp`] and [`record`]).
 
 pub mod atomic;
 pub mod lock;
+pub mod no_follow;
 pub mod record;
 pub mod stamp;
 
