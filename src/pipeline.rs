@@ -1,11 +1,12 @@
 //! The pipeline every face of the shim shares, in the one direction data
 //! flows: discover -> settings -> decide -> metadata -> hand-over. Every
 //! variable and file it reads is recorded in [`Inputs`], from which the warm
-//! plan is written.
+//! plan is written. One [`Budget`] made here bounds all the network work of
+//! the call (DNS discovery and every metadata source).
 
 use std::path::PathBuf;
-use std::time::Duration;
 
+use crate::budget::Budget;
 use crate::cache::Cache;
 use crate::decide::{self, Handover, Scheme};
 use crate::discover::{self, Depth, Discovery, Paths, uv_toml};
@@ -43,20 +44,15 @@ pub struct Run {
     pub handover: Handover,
 }
 
-/// Time limit of one metadata request: `UV_SHIM_HTTP_TIMEOUT` or the default.
-fn timeout(env: Lookup) -> Duration {
-    env(EnvVars::UV_SHIM_HTTP_TIMEOUT)
-        .and_then(|t| humantime::parse_duration(&t).ok())
-        .unwrap_or(crate::metadata::fetch::DEFAULT_TIMEOUT)
-}
-
 /// Runs the pipeline.
 pub fn run(env: Lookup, depth: Depth, fetching: Fetching) -> Run {
     let inputs = Inputs::new();
     let recording = |name: &str| inputs.var(env, name);
     let env: Lookup = &recording;
 
-    let discovery = discover::discover(env, &inputs, Paths::from_env(env), depth);
+    let (budget, bad_budget) = Budget::from_env(env);
+    let mut discovery = discover::discover(env, &inputs, Paths::from_env(env), depth, &budget);
+    discovery.problems.extend(bad_budget);
     let cache = Cache::new(discovery.paths.cache_dir.clone());
     let uv = real_uv::find(
         discovery.settings.layer.uv.as_ref(),
@@ -83,7 +79,7 @@ pub fn run(env: Lookup, depth: Depth, fetching: Fetching) -> Run {
         sources: fetch.sources.clone(),
         rewrite: fetch.rewrite.clone(),
         ttl: discovery.settings.ttl.value,
-        timeout: timeout(env),
+        budget,
         force: fetching == Fetching::Force,
     });
     let freshness = request

@@ -27,6 +27,7 @@ pub mod uv_toml;
 pub use paths::Paths;
 pub use report::{SourceId, SourceReport, Status};
 
+use crate::budget::Budget;
 use crate::cache::Cache;
 use crate::env_vars::Lookup;
 use crate::inputs::Inputs;
@@ -57,8 +58,14 @@ pub struct Discovery {
 /// Asks one of the sources found after the config files, given the settings so far.
 type Consult<'a> = dyn Fn(&Settings) -> (SourceReport, Layer) + 'a;
 
-/// Runs discovery.
-pub fn discover(env: Lookup, inputs: &Inputs, paths: Paths, depth: Depth) -> Discovery {
+/// Runs discovery; DNS queries stay within `budget`.
+pub fn discover(
+    env: Lookup,
+    inputs: &Inputs,
+    paths: Paths,
+    depth: Depth,
+    budget: &Budget,
+) -> Discovery {
     let (mut settings, mut report, mut problems) = config_layers(env, inputs, &paths);
 
     let uv_toml = paths.system_dir.join("uv.toml");
@@ -83,6 +90,7 @@ pub fn discover(env: Lookup, inputs: &Inputs, paths: Paths, depth: Depth) -> Dis
                     inputs,
                     settings,
                     cache: &cache,
+                    budget,
                 })
             },
         ),
