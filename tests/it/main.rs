@@ -9,6 +9,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod budget;
 mod cache_faults;
 mod concurrency;
 mod dns;
@@ -18,6 +19,9 @@ mod dns_lookup;
 mod faults;
 mod harness;
 mod install;
+// Unix only: it damages the copy in place and swaps it for a symbolic link.
+#[cfg(unix)]
+mod integrity;
 mod mirror;
 mod mirror_downloads;
 #[cfg(unix)]
