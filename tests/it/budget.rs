@@ -273,7 +273,8 @@ fn a_refused_proxy_is_named_without_its_credentials() {
     let world = World::scene()
         .env("HTTP_PROXY", format!("http://user:secret@127.0.0.1:{port}"))
         .build();
-    let output = run(world.env.uv().arg("--version"));
+    let (output, took) = timed(world.env.uv().arg("--version"));
+    eprintln!("took {took:?} with a proxy that refuses");
     let warning = one_warning(
         &output,
         &[
