@@ -179,7 +179,6 @@ mod tests {
         let budget = Budget::new(Duration::from_secs(4));
         let first = budget.attempt(4);
         assert!(first.limit <= Duration::from_secs(1), "{first:?}");
-        assert!(first.limit > Duration::from_millis(900), "{first:?}");
         assert!(
             first.stated.ends_with(", its share of the 4s budget"),
             "{first:?}"
