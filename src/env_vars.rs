@@ -44,7 +44,7 @@ env_vars! {
     /// The shim's cache directory (default: the platform cache dir, `~/.cache/uv-shim`).
     UV_SHIM_CACHE_DIR;
 
-    /// Overall time limit of one metadata request (humantime, default `5s`).
+    /// The time budget of one call's network work, every mirror and name look-up included (humantime, default `5s`).
     UV_SHIM_HTTP_TIMEOUT;
 
     /// `ip:port` of the DNS server to ask instead of the resolver's.
@@ -115,6 +115,44 @@ env_vars! {
 
     /// Windows: the machine-wide data folder, home of the system config (`%PROGRAMDATA%\uv`).
     PROGRAMDATA;
+}
+
+/// Proxy variables: read only to name the proxy a request went through (in
+/// errors and in `doctor`), never to decide anything, so deliberately not in
+/// [`EnvVars::ALL`]: the warm path neither reads them nor keys its plans by
+/// them. The HTTP client (reqwest) reads them itself, by these rules.
+#[allow(non_upper_case_globals)]
+impl EnvVars {
+    /// Proxy for `http` URLs.
+    pub const HTTP_PROXY: &'static str = "HTTP_PROXY";
+    /// `HTTP_PROXY` in lower case, read when that is not set.
+    pub const http_proxy: &'static str = "http_proxy";
+    /// Proxy for `https` URLs.
+    pub const HTTPS_PROXY: &'static str = "HTTPS_PROXY";
+    /// `HTTPS_PROXY` in lower case, read when that is not set.
+    pub const https_proxy: &'static str = "https_proxy";
+    /// Proxy for either scheme when its own variable is not set.
+    pub const ALL_PROXY: &'static str = "ALL_PROXY";
+    /// `ALL_PROXY` in lower case, read when that is not set.
+    pub const all_proxy: &'static str = "all_proxy";
+    /// Hosts and networks reached without a proxy (comma-separated, `*` for all).
+    pub const NO_PROXY: &'static str = "NO_PROXY";
+    /// `NO_PROXY` in lower case, read when that is not set.
+    pub const no_proxy: &'static str = "no_proxy";
+    /// Set in a CGI program: then no proxy variable is trusted (a client can set `Proxy:`).
+    pub const REQUEST_METHOD: &'static str = "REQUEST_METHOD";
+
+    /// The proxy variables above, for `doctor`.
+    pub const PROXY: &'static [&'static str] = &[
+        EnvVars::HTTP_PROXY,
+        EnvVars::http_proxy,
+        EnvVars::HTTPS_PROXY,
+        EnvVars::https_proxy,
+        EnvVars::ALL_PROXY,
+        EnvVars::all_proxy,
+        EnvVars::NO_PROXY,
+        EnvVars::no_proxy,
+    ];
 }
 
 impl EnvVars {

@@ -7,6 +7,7 @@
 //! [`faces`] -> [`pipeline`] ([`discover`] -> [`settings`] -> [`decide`] ->
 //! [`metadata`] -> [`handover`]); [`mirror`] builds mirrors beside it.
 
+mod budget;
 mod cache;
 mod decide;
 mod discover;

@@ -1,11 +1,12 @@
 //! The pipeline every face of the shim shares, in the one direction data
 //! flows: discover -> settings -> decide -> metadata -> hand-over. Every
 //! variable and file it reads is recorded in [`Inputs`], from which the warm
-//! plan is written.
+//! plan is written. One [`Budget`] made here bounds all the network work of
+//! the call (DNS discovery and every metadata source).
 
 use std::path::PathBuf;
-use std::time::Duration;
 
+use crate::budget::Budget;
 use crate::cache::{Cache, Passed};
 use crate::decide::{self, Handover, Scheme};
 use crate::discover::{self, Depth, Discovery, Paths, uv_toml};
@@ -50,25 +51,20 @@ pub struct Run {
     pub handover: Handover,
 }
 
-/// Time limit of one metadata request: `UV_SHIM_HTTP_TIMEOUT` or the default.
-fn timeout(env: Lookup) -> Duration {
-    env(EnvVars::UV_SHIM_HTTP_TIMEOUT)
-        .and_then(|t| humantime::parse_duration(&t).ok())
-        .unwrap_or(crate::metadata::fetch::DEFAULT_TIMEOUT)
-}
-
 /// Runs the pipeline.
 pub fn run(env: Lookup, depth: Depth, fetching: Fetching) -> Run {
     let inputs = Inputs::new();
     let recording = |name: &str| inputs.var(env, name);
     let env: Lookup = &recording;
 
+    let (budget, bad_budget) = Budget::from_env(env);
     let paths = Paths::from_env(env);
     let (cache, cache_passed) =
         Cache::choose(paths.cache_dir.as_deref(), paths.own_cache_dir.as_deref());
     // Before anything reads the cache: what it prunes is then fetched afresh.
     crate::cache::housekeeping::run(&cache);
-    let discovery = discover::discover(env, &inputs, paths, &cache, depth);
+    let mut discovery = discover::discover(env, &inputs, paths, &cache, depth, &budget);
+    discovery.problems.extend(bad_budget);
     let found = real_uv::find(
         discovery.settings.layer.uv.as_ref(),
         inputs.var_os(EnvVars::PATH),
@@ -104,7 +100,7 @@ pub fn run(env: Lookup, depth: Depth, fetching: Fetching) -> Run {
         sources: fetch.sources.clone(),
         rewrite: fetch.rewrite.clone(),
         ttl: discovery.settings.ttl.value,
-        timeout: timeout(env),
+        budget,
         force: fetching == Fetching::Force,
     });
     // Without a private cache there is no copy to hand over: uv gets the

@@ -27,6 +27,7 @@ pub mod uv_toml;
 pub use paths::Paths;
 pub use report::{SourceId, SourceReport, Status};
 
+use crate::budget::Budget;
 use crate::cache::Cache;
 use crate::env_vars::Lookup;
 use crate::inputs::Inputs;
@@ -57,13 +58,14 @@ pub struct Discovery {
 /// Asks one of the sources found after the config files, given the settings so far.
 type Consult<'a> = dyn Fn(&Settings) -> (SourceReport, Layer) + 'a;
 
-/// Runs discovery.
+/// Runs discovery; DNS queries stay within `budget`.
 pub fn discover(
     env: Lookup,
     inputs: &Inputs,
     paths: Paths,
     cache: &Cache,
     depth: Depth,
+    budget: &Budget,
 ) -> Discovery {
     let (mut settings, mut report, mut problems) = config_layers(env, inputs, &paths);
 
@@ -88,6 +90,7 @@ pub fn discover(
                     inputs,
                     settings,
                     cache,
+                    budget,
                 })
             },
         ),

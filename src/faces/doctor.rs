@@ -1,8 +1,9 @@
 //! `uv-shim doctor`: every source in order with what it found, the chosen
-//! mirror, the settings and their origins, the cache, the real uv, and the
-//! variables uv gets (and which were left alone). Text for people, `--json`
-//! for tools. Every string passes through [`redact`] as the report is
-//! built: URLs redacted and control characters escaped, in both forms.
+//! mirror, the settings and their origins, the cache, the real uv, the
+//! variables uv gets (and which were left alone), and the proxy variables
+//! the shim's requests follow. Text for people, `--json` for tools. Every
+//! string passes through [`redact`] as the report is built: URLs redacted
+//! and control characters escaped, in both forms.
 
 use std::process::ExitCode;
 
@@ -11,6 +12,7 @@ use serde::Serialize;
 use crate::discover::{Depth, Status};
 use crate::env_vars::Lookup;
 use crate::metadata::freshness::Freshness;
+use crate::metadata::proxy::Proxies;
 use crate::pipeline::{self, Fetching, Run};
 use crate::redact;
 
@@ -22,6 +24,7 @@ struct Report {
     settings: Vec<SettingLine>,
     metadata: Option<MetadataLine>,
     cache: CacheLine,
+    proxy: ProxyReport,
     real_uv: UvLine,
     scheme: crate::decide::Scheme,
     env: Vec<crate::decide::Var>,
@@ -76,6 +79,27 @@ struct MetadataLine {
 }
 
 #[derive(Serialize)]
+struct ProxyReport {
+    /// Every proxy variable that is set, values redacted.
+    variables: Vec<ProxyVariable>,
+    /// The metadata sources that go through a proxy, and which.
+    sources: Vec<ProxiedSource>,
+}
+
+#[derive(Serialize)]
+struct ProxyVariable {
+    name: &'static str,
+    value: String,
+}
+
+#[derive(Serialize)]
+struct ProxiedSource {
+    source: String,
+    proxy: String,
+    variable: &'static str,
+}
+
+#[derive(Serialize)]
 struct UvLine {
     path: Option<String>,
     origin: Option<String>,
@@ -88,7 +112,7 @@ struct UvLine {
 /// Runs `doctor`; exits 1 when something needs fixing.
 pub fn run(env: Lookup, json: bool) -> anyhow::Result<ExitCode> {
     let run = pipeline::run(env, Depth::All, Fetching::Normal);
-    let report = build(&run);
+    let report = build(&run, &Proxies::from_env(env));
     let failed = !report.problems.is_empty();
     let text = if json {
         format!("{}\n", serde_json::to_string_pretty(&report)?)
@@ -106,7 +130,7 @@ pub fn run(env: Lookup, json: bool) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn build(p: &Run) -> Report {
+fn build(p: &Run, proxies: &Proxies) -> Report {
     let sources = p
         .discovery
         .report
@@ -249,6 +273,27 @@ fn build(p: &Run) -> Report {
         .iter()
         .map(|s| redact::text(&s.display().to_string()))
         .collect();
+    let proxy = ProxyReport {
+        variables: proxies
+            .variables()
+            .into_iter()
+            .map(|(name, value)| ProxyVariable { name, value })
+            .collect(),
+        sources: p
+            .request
+            .iter()
+            .flat_map(|r| &r.sources)
+            .filter_map(|source| {
+                let via = proxies.for_url(source)?;
+                Some(ProxiedSource {
+                    source: redact::url(source.as_str()),
+                    proxy: via.proxy,
+                    variable: via.variable,
+                })
+            })
+            .collect(),
+    };
+
     let real_uv = match &p.uv {
         Ok(uv) => UvLine {
             path: Some(redact::text(&uv.value.display().to_string())),
@@ -301,6 +346,7 @@ fn build(p: &Run) -> Report {
             }),
         settings,
         metadata,
+        proxy,
         real_uv,
         scheme: p.handover.scheme,
         env: p
@@ -394,6 +440,20 @@ fn render(r: &Report) -> String {
     }
     if let Some(why) = &r.cache.passed_over {
         let _ = writeln!(o, "  {why}");
+    }
+    let _ = writeln!(o, "\nProxy (followed by the shim's own requests):");
+    if r.proxy.variables.is_empty() {
+        let _ = writeln!(o, "  none: no proxy variable is set");
+    }
+    for v in &r.proxy.variables {
+        let _ = writeln!(o, "  {:<18} {}", v.name, v.value);
+    }
+    for s in &r.proxy.sources {
+        let _ = writeln!(
+            o,
+            "  {} goes through {} ({})",
+            s.source, s.proxy, s.variable
+        );
     }
     let _ = writeln!(o, "\nReal uv:");
     match (&r.real_uv.path, &r.real_uv.error) {

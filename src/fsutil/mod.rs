@@ -1,10 +1,12 @@
 //! File-system helpers every part of the shim shares: atomic writes (private
 //! for the cache, [`public`] for the mirror), file locks, the clock, stable
-//! short names, and the two small building blocks of every file the shim
+//! short names, opening without following links ([`no_follow`]), and the two
+//! small building blocks of every file the shim
 //! keeps ([`stamp`] and [`record`]).
 
 pub mod atomic;
 pub mod lock;
+pub mod no_follow;
 pub mod private;
 pub mod public;
 pub mod record;

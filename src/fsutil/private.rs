@@ -89,11 +89,7 @@ pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// Opens `path` for reading without following a link, and only when it
 /// is this user's own file that nobody else may write.
 pub fn open(path: &Path) -> std::io::Result<std::fs::File> {
-    let mut options = std::fs::File::options();
-    options.read(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
-    let file = options.open(path)?;
+    let file = super::no_follow::open(path)?;
     check_metadata(path, &file.metadata()?).map_err(std::io::Error::other)?;
     Ok(file)
 }

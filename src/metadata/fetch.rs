@@ -7,11 +7,10 @@ use std::time::Duration;
 
 use url::Url;
 
+pub use crate::budget::Attempt;
+
 /// Largest metadata body accepted. uv's full upstream list is a few MiB.
 pub const MAX_BODY: u64 = 64 * 1024 * 1024;
-
-/// Default overall time limit of one request.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Time limit for establishing a connection.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -81,9 +80,23 @@ pub enum FetchError {
 
 /// Fetches `url`, revalidating with `validators`, within `timeout`.
 pub fn fetch(url: &Url, validators: &Validators, timeout: Duration) -> Result<Fetched, FetchError> {
+    let attempt = Attempt {
+        limit: timeout,
+        stated: humantime::format_duration(timeout).to_string(),
+    };
+    fetch_within(url, validators, &attempt)
+}
+
+/// Fetches `url`, revalidating with `validators`, as one attempt of a call's
+/// time budget: its messages state the limit as `attempt` does.
+pub fn fetch_within(
+    url: &Url,
+    validators: &Validators,
+    attempt: &Attempt,
+) -> Result<Fetched, FetchError> {
     match url.scheme() {
         "file" => fetch_file(url),
-        _ => fetch_http(url, validators, timeout),
+        _ => fetch_http(url, validators, attempt),
     }
 }
 
@@ -179,19 +192,29 @@ pub(crate) fn client_builder(timeout: Duration) -> reqwest::blocking::ClientBuil
         .timeout(timeout)
         .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
         .user_agent(concat!("uv-shim/", env!("CARGO_PKG_VERSION")))
+        // Name look-ups end with the request's limits, not the C library's.
+        .dns_resolver(std::sync::Arc::new(super::name_lookup::DetachedLookup))
+}
+
+/// What went wrong with the request for `url`: the time limits, the name
+/// look-up and the proxy as [`super::transport`] words them, else [`describe`].
+fn explain(err: &reqwest::Error, url: &Url, attempt: &Attempt) -> String {
+    use super::transport::{naming_the_proxy, timed_out};
+    timed_out(err, url, attempt, connect_timeout(attempt.limit))
+        .unwrap_or_else(|| naming_the_proxy(describe(err, attempt.limit), err, url))
 }
 
 fn fetch_http(
     url: &Url,
     validators: &Validators,
-    timeout: Duration,
+    attempt: &Attempt,
 ) -> Result<Fetched, FetchError> {
     let shown = crate::redact::url(url.as_str());
     let transport = |detail: String| FetchError::Transport {
         url: shown.clone(),
         detail,
     };
-    let client = client(timeout).map_err(transport)?;
+    let client = client(attempt.limit).map_err(transport)?;
     let mut request = client.get(url.as_str());
     if let Some(etag) = &validators.etag {
         request = request.header(reqwest::header::IF_NONE_MATCH, etag);
@@ -199,16 +222,9 @@ fn fetch_http(
     if let Some(last_modified) = &validators.last_modified {
         request = request.header(reqwest::header::IF_MODIFIED_SINCE, last_modified);
     }
-    let response = request.send().map_err(|err| {
-        transport(if err.is_timeout() && err.is_connect() {
-            format!(
-                "connection failed: not established within {}",
-                humantime::format_duration(connect_timeout(timeout))
-            )
-        } else {
-            describe(&err, timeout)
-        })
-    })?;
+    let response = request
+        .send()
+        .map_err(|err| transport(explain(&err, url, attempt)))?;
     let status = response.status();
     if status == reqwest::StatusCode::NOT_MODIFIED {
         return Ok(Fetched::NotModified);
@@ -245,7 +261,7 @@ fn fetch_http(
                 .get_ref()
                 .and_then(|e| e.downcast_ref::<reqwest::Error>())
             {
-                Some(inner) => transport(describe(inner, timeout)),
+                Some(inner) => transport(explain(inner, url, attempt)),
                 None => transport(format!("the body was cut short: {}", chain(&err))),
             }
         })?;

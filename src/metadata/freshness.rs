@@ -4,16 +4,20 @@
 //! network, no JSON parsing. Only a missing or stale copy takes the lock and
 //! goes to the network; whoever waited on the lock then finds the copy fresh
 //! and makes no request of its own. A response that fails validation never
-//! replaces a good copy.
+//! replaces a good copy, and a copy that is no longer the document that was
+//! validated ([`integrity`]) is no copy. The sources are asked within the
+//! call's time budget ([`failover`]).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use url::Url;
 
-use super::fetch::{self, Fetched, Validators};
-use super::schema::{self, Rewrite};
+use super::failover::{self, Got, Sources, file_validator};
+use super::integrity;
+use super::schema::Rewrite;
 use super::store::State;
+use crate::budget::Budget;
 use crate::cache::{Cache, MetadataFiles};
 use crate::fsutil::{self, FileStamp};
 use crate::inputs::Inputs;
@@ -31,8 +35,8 @@ pub struct Request {
     pub rewrite: Rewrite,
     /// How long a copy counts as fresh.
     pub ttl: Duration,
-    /// Time limit of one request.
-    pub timeout: Duration,
+    /// The call's time budget for all network work.
+    pub budget: Budget,
     /// Revalidate now, whatever the TTL and backoff say.
     pub force: bool,
 }
@@ -96,16 +100,6 @@ impl Freshness {
     }
 }
 
-fn whole(json: &Path, state: &State) -> bool {
-    state.has_copy() && std::fs::metadata(json).is_ok_and(|m| m.len() == state.size)
-}
-
-/// For `file` sources the validator is the file's stamp, checked on every call.
-fn file_validator(url: &Url) -> Option<String> {
-    let stamp = FileStamp::of(&url.to_file_path().ok()?);
-    stamp.exists().then(|| format!("file:{stamp}"))
-}
-
 fn is_fresh(request: &Request, state: &State, now: u64) -> bool {
     let source = request.sources.iter().find(|s| s.as_str() == state.source);
     match source {
@@ -149,12 +143,13 @@ pub fn ensure(cache: &Cache, request: &Request, inputs: &Inputs) -> Freshness {
 }
 
 /// How long to wait for another process's refresh: not at all while a good
-/// (stale) copy can be served, else as long as that refresh may take.
+/// (stale) copy can be served, else as long as that refresh may take (its
+/// call's budget, all sources included).
 fn lock_wait(request: &Request, have_stale_copy: bool) -> Duration {
     if have_stale_copy && !request.force {
         Duration::ZERO
     } else {
-        request.timeout * request.sources.len().max(1) as u32 + Duration::from_secs(1)
+        request.budget.total() + Duration::from_secs(1)
     }
 }
 
@@ -170,8 +165,8 @@ fn ensure_copy(cache: &Cache, request: &Request) -> Freshness {
     // (stale-while-revalidate): waiting for that refresh would make every
     // parallel call pay the slow mirror, and a refresher that hangs (a `uv`
     // stopped with Ctrl-Z mid-fetch) would stall every call. Only without a
-    // copy, or when told to revalidate, is the refresh worth waiting for;
-    // several sources may each take the full timeout, longer is pointless.
+    // copy, or when told to revalidate, is the refresh worth waiting for,
+    // and never longer than that refresh's whole budget.
     let stale = seen.good();
     let private = entry
         .lock
@@ -199,32 +194,66 @@ fn ensure_copy(cache: &Cache, request: &Request) -> Freshness {
         }
     };
     // Whoever held the lock may have refreshed the copy meanwhile: look once more.
-    let seen = Seen::read(&entry);
+    let seen = seen.read_again(&entry);
     if !request.force
         && let Some(outcome) = decide_without_network(&entry, request, &seen, fsutil::now_secs())
     {
         return outcome;
     }
-    fetch_sources(&entry, request, seen.good())
+    fetch_sources(&entry, request, &seen)
 }
 
-/// The state record as read, and whether the JSON it vouches for is whole.
+/// The state record as read, and whether the JSON it vouches for is whole:
+/// the document that was validated, byte for byte.
 struct Seen {
     state: Option<State>,
     whole: bool,
+    /// Why a copy the state vouches for is not whole.
+    damaged: Option<String>,
+    /// The JSON file itself (a link not followed) when it was checked.
+    json: FileStamp,
 }
 
 impl Seen {
     fn read(entry: &MetadataFiles) -> Seen {
         let state = State::read(&entry.state);
-        let whole = state.as_ref().is_some_and(|s| whole(&entry.json, s));
-        Seen { state, whole }
+        let json = own_stamp(&entry.json);
+        let check = state
+            .as_ref()
+            .filter(|s| s.has_copy())
+            .map(|s| integrity::check(&entry.json, s));
+        let whole = matches!(check, Some(Ok(())));
+        let damaged = check.and_then(Result::err);
+        if let Some(why) = &damaged {
+            crate::log::debug(|| format!("{}: {why}", entry.json.display()));
+        }
+        Seen {
+            state,
+            whole,
+            damaged,
+            json,
+        }
+    }
+
+    /// Reads again after waiting for the lock; the hash is not computed
+    /// twice for a state and a file that did not move meanwhile.
+    fn read_again(self, entry: &MetadataFiles) -> Seen {
+        let state = State::read(&entry.state);
+        if state == self.state && own_stamp(&entry.json) == self.json {
+            return self;
+        }
+        Seen::read(entry)
     }
 
     /// The state of a good copy, if there is one.
     fn good(&self) -> Option<State> {
         self.state.clone().filter(|_| self.whole)
     }
+}
+
+/// The stamp of the file at `path` itself, a link not followed.
+fn own_stamp(path: &std::path::Path) -> FileStamp {
+    std::fs::symlink_metadata(path).map_or(FileStamp::Absent, |m| FileStamp::from_metadata(&m))
 }
 
 fn decide_without_network(
@@ -253,35 +282,48 @@ fn decide_without_network(
     }
 }
 
-fn fetch_sources(entry: &MetadataFiles, request: &Request, previous: Option<State>) -> Freshness {
-    let mut errors = Vec::new();
-    for source in &request.sources {
-        match fetch_one(entry, request, source, previous.as_ref()) {
-            Ok(outcome) => return outcome,
-            Err(error) => {
-                crate::log::debug(|| format!("metadata source failed: {error}"));
-                errors.push(error);
-            }
-        }
-    }
-    let error = if errors.is_empty() {
-        "no metadata source is configured".to_string()
-    } else {
-        errors.join("; ")
+fn fetch_sources(entry: &MetadataFiles, request: &Request, seen: &Seen) -> Freshness {
+    let previous = seen.good();
+    let sources = Sources {
+        urls: &request.sources,
+        rewrite: &request.rewrite,
+        budget: &request.budget,
     };
+    let start = seen.state.as_ref().map_or(0, |s| s.next);
+    let failure = match failover::try_sources(entry, &sources, previous.as_ref(), start) {
+        Ok(Got::Fetched(state)) => return Freshness::Fetched(copy(entry, state)),
+        Ok(Got::Confirmed(state)) => return Freshness::Revalidated(copy(entry, state)),
+        Err(failure) => failure,
+    };
+    let mut error = failure.error;
+    if let Some(why) = &seen.damaged {
+        error.push_str(&format!(
+            "; the cached copy {} is not used: {why}",
+            entry.json.display()
+        ));
+    }
     let now = fsutil::now_secs();
     let mut state = previous.clone().unwrap_or_default();
     state.failed = now;
     state.error = Some(error.clone());
+    state.next = failure.next;
     if previous.is_none() {
         // Remember the failure (for the backoff) without claiming a copy.
         state.fetched = 0;
         state.size = 0;
+        state.sha256 = None;
     }
     if let Err(err) = state.write(&entry.state) {
         crate::log::debug(|| format!("cannot write {}: {err}", entry.state.display()));
     }
     not_refreshed(entry, previous.map(|_| state), error, true)
+}
+
+fn copy(entry: &MetadataFiles, state: State) -> CachedCopy {
+    CachedCopy {
+        json: entry.json.clone(),
+        state,
+    }
 }
 
 /// The copy (if `state` vouches for one) could not be refreshed because of `error`.
@@ -304,90 +346,6 @@ fn not_refreshed(
     }
 }
 
-fn fetch_one(
-    entry: &MetadataFiles,
-    request: &Request,
-    source: &Url,
-    previous: Option<&State>,
-) -> Result<Freshness, String> {
-    let same_source = previous.filter(|p| p.source == source.as_str());
-    let now = fsutil::now_secs();
-    if source.scheme() == "file" {
-        let validator = file_validator(source);
-        if let (Some(prev), Some(v)) = (same_source, &validator)
-            && prev.etag.as_deref() == Some(v.as_str())
-        {
-            return Ok(Freshness::Revalidated(confirm(entry, prev, now)?));
-        }
-    }
-    let validators = same_source
-        .map(|p| Validators {
-            etag: p.etag.clone(),
-            last_modified: p.last_modified.clone(),
-        })
-        .unwrap_or_default();
-    match fetch::fetch(source, &validators, request.timeout).map_err(|e| e.to_string())? {
-        Fetched::NotModified => match same_source {
-            Some(prev) => Ok(Freshness::Revalidated(confirm(entry, prev, now)?)),
-            None => Err(format!(
-                "{} answered 304 Not Modified to a request without validators",
-                crate::redact::url(source.as_str())
-            )),
-        },
-        Fetched::Body { body, validators } => {
-            let validated =
-                schema::validate(&body, source, &request.rewrite).map_err(|e| e.to_string())?;
-            let etag = if source.scheme() == "file" {
-                file_validator(source)
-            } else {
-                validators.etag
-            };
-            let state = State {
-                source: source.to_string(),
-                fetched: now,
-                size: validated.json.len() as u64,
-                entries: validated.entries as u64,
-                etag,
-                last_modified: validators.last_modified,
-                failed: 0,
-                error: None,
-            };
-            let cannot = |path: &Path, err: std::io::Error| {
-                format!("cannot write the cache file {}: {err}", path.display())
-            };
-            // JSON first, then the state that vouches for it.
-            fsutil::private::write(&entry.json, &validated.json)
-                .map_err(|err| cannot(&entry.json, err))?;
-            state
-                .write(&entry.state)
-                .map_err(|err| cannot(&entry.state, err))?;
-            Ok(Freshness::Fetched(CachedCopy {
-                json: entry.json.clone(),
-                state,
-            }))
-        }
-    }
-}
-
-fn confirm(entry: &MetadataFiles, previous: &State, now: u64) -> Result<CachedCopy, String> {
-    let state = State {
-        fetched: now,
-        failed: 0,
-        error: None,
-        ..previous.clone()
-    };
-    state.write(&entry.state).map_err(|err| {
-        format!(
-            "cannot write the cache file {}: {err}",
-            entry.state.display()
-        )
-    })?;
-    Ok(CachedCopy {
-        json: entry.json.clone(),
-        state,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -398,7 +356,7 @@ mod tests {
             sources: vec![Url::parse("http://127.0.0.1:9/uv/download-metadata.json").unwrap()],
             rewrite: Rewrite::default(),
             ttl: Duration::from_secs(600),
-            timeout: Duration::from_secs(5),
+            budget: Budget::new(Duration::from_secs(5)),
             force,
         }
     }
@@ -408,6 +366,7 @@ mod tests {
             source: request(false).sources[0].to_string(),
             fetched,
             size: 2,
+            sha256: Some(integrity::sha256(b"{}")),
             entries: 1,
             failed,
             ..State::default()
@@ -456,7 +415,7 @@ mod tests {
         // Without a copy there is nothing to serve: wait (bounded), then say why.
         std::fs::remove_file(&entry.json).unwrap();
         let r = Request {
-            timeout: Duration::from_millis(100),
+            budget: Budget::new(Duration::from_millis(100)),
             ..r
         };
         assert_eq!(lock_wait(&r, false), Duration::from_millis(1100));

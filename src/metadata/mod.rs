@@ -1,8 +1,16 @@
 //! The mirror's metadata: its schema and validation ([`schema`]), getting
-//! one document ([`fetch`]), what the cache knows about a copy ([`store`]),
-//! and keeping that copy fresh ([`freshness`]).
+//! one document ([`fetch`], with [`name_lookup`], [`proxy`] and
+//! [`transport`] for the way there), what the cache knows about a copy
+//! ([`store`]) and whether the copy is still the one validated
+//! ([`integrity`]), and keeping that copy fresh ([`freshness`], trying the
+//! sources within the call's budget in [`failover`]).
 
+pub mod failover;
 pub mod fetch;
 pub mod freshness;
+pub mod integrity;
+pub mod name_lookup;
+pub mod proxy;
 pub mod schema;
 pub mod store;
+pub mod transport;

@@ -1,7 +1,8 @@
 //! What the cache knows about one metadata copy: where it came from, when it
-//! was last confirmed, its validators and the last failure. A small record
-//! beside the JSON, read on every call that checks freshness, so no JSON is
-//! parsed to decide whether the copy is good.
+//! was last confirmed, its sha256, its validators, the last failure and where
+//! the next attempt starts. A small record beside the JSON, read on every
+//! call that checks freshness, so no JSON is parsed to decide whether the
+//! copy is good.
 
 use std::path::Path;
 use std::time::Duration;
@@ -9,7 +10,9 @@ use std::time::Duration;
 use crate::fsutil::record;
 
 const KIND: &str = "state";
-const VERSION: &str = "2";
+// 3: the copy's sha256 and the failover position (2 had neither; it is
+// read as no state, so the first call after an upgrade fetches once).
+const VERSION: &str = "3";
 
 /// Freshness and validators of one cached document.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -20,6 +23,9 @@ pub struct State {
     pub fetched: u64,
     /// Size in bytes of the cached JSON, to detect a damaged file cheaply.
     pub size: u64,
+    /// sha256 (lower-case hex) of the cached JSON as validated, checked by
+    /// every call that runs the full pipeline, on a 304 and by `refresh`.
+    pub sha256: Option<String>,
     /// How many entries the cached copy lists.
     pub entries: u64,
     /// ETag of the response it came from (for a `file` source: its stamp).
@@ -30,28 +36,35 @@ pub struct State {
     pub failed: u64,
     /// What went wrong then.
     pub error: Option<String>,
+    /// The source (index in the failover list) the next attempt starts
+    /// with: after a call that tried only some sources, the next tries the
+    /// others.
+    pub next: usize,
 }
 
 impl State {
-    /// Reads a state file; `None` when absent or unreadable (treated as no cache).
+    /// Reads a state file; `None` when absent, unreadable or a symbolic
+    /// link (treated as no cache).
     pub fn read(path: &Path) -> Option<State> {
-        record::read(path, KIND, VERSION, |lines| {
-            let mut state = State::default();
-            for (name, value) in lines {
-                match name {
-                    "source" => state.source = value.into_owned(),
-                    "fetched" => state.fetched = value.parse().ok()?,
-                    "size" => state.size = value.parse().ok()?,
-                    "entries" => state.entries = value.parse().ok()?,
-                    "etag" => state.etag = Some(value.into_owned()),
-                    "last-modified" => state.last_modified = Some(value.into_owned()),
-                    "failed" => state.failed = value.parse().ok()?,
-                    "error" => state.error = Some(value.into_owned()),
-                    _ => {}
-                }
+        let text = crate::fsutil::private::read_to_string(path).ok()?;
+        let lines = record::lines(KIND, VERSION, &text)?;
+        let mut state = State::default();
+        for (name, value) in lines {
+            match name {
+                "source" => state.source = value.into_owned(),
+                "fetched" => state.fetched = value.parse().ok()?,
+                "size" => state.size = value.parse().ok()?,
+                "sha256" => state.sha256 = Some(value.into_owned()),
+                "next" => state.next = value.parse().ok()?,
+                "entries" => state.entries = value.parse().ok()?,
+                "etag" => state.etag = Some(value.into_owned()),
+                "last-modified" => state.last_modified = Some(value.into_owned()),
+                "failed" => state.failed = value.parse().ok()?,
+                "error" => state.error = Some(value.into_owned()),
+                _ => {}
             }
-            Some(state)
-        })
+        }
+        Some(state)
     }
 
     /// Writes the state file atomically.
@@ -63,6 +76,8 @@ impl State {
             .push("size", self.size)
             .push("entries", self.entries)
             .push("failed", self.failed)
+            .push("next", self.next)
+            .push_some("sha256", self.sha256.as_ref())
             .push_some("etag", self.etag.as_ref())
             .push_some("last-modified", self.last_modified.as_ref())
             .push_some("error", self.error.as_ref());
@@ -90,11 +105,13 @@ mod tests {
             source: "https://m.example/uv/download-metadata.json".into(),
             fetched: 1_700_000_000,
             size: 1234,
+            sha256: Some("ab".repeat(32)),
             entries: 7,
             etag: Some("\"abc\"".into()),
             last_modified: Some("Tue, 24 Nov 2026 10:00:00 GMT".into()),
             failed: 0,
             error: Some("line\nbreak".into()),
+            next: 3,
         };
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.state");
@@ -109,6 +126,25 @@ mod tests {
         std::fs::write(&path, "{\"json\": true}").unwrap();
         assert!(State::read(&path).is_none());
         std::fs::write(&path, format!("uv-shim-{KIND} {VERSION}\nfetched soon\n")).unwrap();
+        assert!(State::read(&path).is_none());
+        // Format 2 recorded no sha256: it vouches for nothing now.
+        std::fs::write(&path, "uv-shim-state 2\nfetched 1\nsize 2\n").unwrap();
+        assert!(State::read(&path).is_none());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_linked_state_is_no_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("elsewhere");
+        let state = State {
+            fetched: 1,
+            ..State::default()
+        };
+        state.write(&real).unwrap();
+        let path = dir.path().join("s.state");
+        std::os::unix::fs::symlink(&real, &path).unwrap();
+        assert_eq!(State::read(&real), Some(state));
         assert!(State::read(&path).is_none());
     }
 }

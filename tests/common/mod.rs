@@ -21,6 +21,8 @@
 //!   `download-metadata.json`) that the real uv accepts.
 //! * [`mounts`]: tmpfs mounts for an unwritable or a full disk (root).
 //! * [`nginx`]: a real nginx on `127.0.0.1`, installed when missing.
+//! * [`silent_resolver`]: a system resolver that never answers, put into
+//!   `/etc/resolv.conf` of one command's own mount namespace (Linux, root).
 //! * [`scene`]: a served one-build mirror, what the real uv received from the
 //!   shim ([`scene::seen_by_uv`]), and the one-warning assertion.
 //! * [`skip`]: a test that cannot run here fails under CI and is a visible
@@ -46,6 +48,8 @@ pub mod mirror;
 pub mod mounts;
 pub mod nginx;
 pub mod scene;
+#[cfg(target_os = "linux")]
+pub mod silent_resolver;
 pub mod skip;
 pub mod sync;
 pub mod upstream;

@@ -9,6 +9,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod budget;
 mod cache_faults;
 mod concurrency;
 mod control_chars;
@@ -20,6 +21,9 @@ mod faults;
 mod harness;
 mod hostile_dns;
 mod install;
+// Unix only: it damages the copy in place and swaps it for a symbolic link.
+#[cfg(unix)]
+mod integrity;
 mod mirror;
 mod mirror_downloads;
 #[cfg(unix)]

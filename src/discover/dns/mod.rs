@@ -8,8 +8,9 @@
 //!    and no such line means no query at all; there is no walking up to
 //!    parent domains;
 //! 2. the answer for each: from the cache while its TTL lasts
-//!    ([`answer_cache`]), else queried, all missing names at once, within a
-//!    hard time limit;
+//!    ([`answer_cache`]), else queried, all missing names at once (at most
+//!    [`MAX_NAMES`] per call, the rest on later calls), within a hard time
+//!    limit that is part of the call's budget;
 //! 3. each record parsed ([`txt`]) and checked against the trust rule
 //!    ([`policy`]): a DNS answer is unauthenticated, so its URLs must be
 //!    https inside the queried domain unless the system config says more;
@@ -34,6 +35,7 @@ use self::answer_cache::{Answer, Outcome};
 use self::resolver_conf::{Resolver, SystemOnce};
 use self::txt::LABEL;
 use self::verdict::judge;
+use crate::budget::Budget;
 use crate::cache::Cache;
 use crate::discover::report::{SourceId, SourceReport, Status};
 use crate::env_vars::{EnvVars, Lookup};
@@ -41,8 +43,13 @@ use crate::inputs::Inputs;
 use crate::settings::{Layer, Settings};
 
 /// How long one query may take. All names are asked at once, so this bounds
-/// the whole lookup too.
+/// the whole lookup too. A budget shorter than twice this gives DNS half of
+/// it, so that a mirror found can still be asked.
 const QUERY_LIMIT: Duration = Duration::from_secs(1);
+
+/// At most this many names are asked in one call; names further down the
+/// list are asked by later calls, while the answers to these are cached.
+pub const MAX_NAMES: usize = 4;
 
 /// How long to wait for another process that is querying the same resolver.
 /// With [`QUERY_LIMIT`] it keeps a cache miss under two seconds.
@@ -62,6 +69,15 @@ pub struct Input<'a> {
     pub settings: &'a Settings,
     /// The cache, for answers kept for their TTL.
     pub cache: &'a Cache,
+    /// The call's time budget.
+    pub budget: &'a Budget,
+}
+
+/// How long this call's DNS queries may take: [`QUERY_LIMIT`], or half the
+/// budget when that is shorter. The same for every call with the same
+/// budget, so a cached timeout is described with the limit it had.
+fn query_limit(budget: &Budget) -> Duration {
+    QUERY_LIMIT.min(budget.total() / 2)
 }
 
 /// Consults DNS; returns the report line and, when a record names a mirror,
@@ -146,7 +162,10 @@ fn run(input: &Input, line: &mut SourceReport) -> Result<Option<Layer>, String> 
                 .is_some_and(|(a, _)| judge(domain, &a.outcome, trust).chosen.is_some())
         })
         .map_or(domains.len(), |i| i + 1);
-    let missing: Vec<usize> = (0..needed).filter(|&i| answers[i].is_none()).collect();
+    let missing: Vec<usize> = (0..needed)
+        .filter(|&i| answers[i].is_none())
+        .take(MAX_NAMES)
+        .collect();
     if !missing.is_empty() {
         query_missing(input, &resolver, &queries, &paths, &missing, &mut answers);
     }
@@ -154,6 +173,7 @@ fn run(input: &Input, line: &mut SourceReport) -> Result<Option<Layer>, String> 
     let mut refused = 0;
     let mut accepted = 0;
     let mut chosen = None;
+    let mut unasked = None;
     for (i, domain) in domains.iter().enumerate() {
         if let Some(winner) = chosen.as_ref().map(|(_, w): &(_, usize)| &queries[*w]) {
             line.details.push(format!(
@@ -162,15 +182,27 @@ fn run(input: &Input, line: &mut SourceReport) -> Result<Option<Layer>, String> 
             ));
             continue;
         }
-        // Every domain up to the first usable one has an answer; this is a guard.
+        // A name further down cannot win before the ones above it are asked.
+        if let Some(first) = unasked {
+            line.details.push(format!(
+                "{}: not consulted: {} is not asked yet",
+                queries[i], queries[first]
+            ));
+            continue;
+        }
+        // Only names past the few asked per call have no answer yet.
         let Some((answer, via)) = answers[i].as_ref() else {
-            line.details.push(format!("{}: not consulted", queries[i]));
+            line.details.push(format!(
+                "{}: not asked yet (at most {MAX_NAMES} names per call; a later call asks it)",
+                queries[i]
+            ));
+            unasked = Some(i);
             continue;
         };
         line.details.push(format!(
             "{}: {}",
             queries[i],
-            describe_answer(answer, *via, now)
+            describe_answer(answer, *via, now, query_limit(input.budget))
         ));
         let verdict = judge(domain, &answer.outcome, trust);
         refused += verdict.refused;
@@ -217,11 +249,12 @@ fn query_missing(
 ) {
     // Without the lock (a read-only cache, a slow neighbour) we ask anyway.
     let lock_path = answer_cache::lock_path(input.cache);
+    let wait = LOCK_WAIT.min(input.budget.remaining());
     let _lock = lock_path
         .parent()
         .map_or(Ok(()), crate::fsutil::private::ensure_dir)
         .ok()
-        .and_then(|()| crate::fsutil::lock_private(&lock_path, LOCK_WAIT).ok())
+        .and_then(|()| crate::fsutil::lock_private(&lock_path, wait).ok())
         .flatten();
     let now = crate::fsutil::now_secs();
     let still: Vec<usize> = missing
@@ -242,7 +275,8 @@ fn query_missing(
     }
     let names: Vec<String> = still.iter().map(|&i| queries[i].clone()).collect();
     crate::log::debug(|| format!("DNS: asking {} for TXT {}", resolver.id, names.join(", ")));
-    let replies = resolve::lookup(&names, &resolver.servers, QUERY_LIMIT);
+    let limit = query_limit(input.budget).min(input.budget.remaining());
+    let replies = resolve::lookup(&names, &resolver.servers, limit);
     let now = crate::fsutil::now_secs();
     for (&i, reply) in still.iter().zip(replies) {
         let answer = match (
@@ -272,12 +306,9 @@ fn query_missing(
     }
 }
 
-fn describe_answer(answer: &Answer, via: Via, now: u64) -> String {
+fn describe_answer(answer: &Answer, via: Via, now: u64, limit: Duration) -> String {
     let what = match &answer.outcome {
-        Outcome::Timeout => format!(
-            "no answer within {}",
-            humantime::format_duration(QUERY_LIMIT)
-        ),
+        Outcome::Timeout => format!("no answer within {}", humantime::format_duration(limit)),
         other => other.describe(),
     };
     let until = |t: u64| humantime::format_duration(Duration::from_secs(t.saturating_sub(now)));
@@ -326,6 +357,7 @@ mod tests {
             inputs: &Inputs::new(),
             settings: &s,
             cache: &cache,
+            budget: &Budget::new(Duration::from_secs(5)),
         });
         assert!(matches!(line.status, Status::Skipped(_)));
         assert!(found.mirror.is_none());
@@ -353,6 +385,7 @@ mod tests {
             inputs: &Inputs::new(),
             settings: &s,
             cache: &cache,
+            budget: &Budget::new(Duration::from_secs(5)),
         });
         // Nothing was asked: a query, answered or not, is written to the cache.
         let lab = answer_cache::path(&cache, "_uv-mirror.lab.example", "192.0.2.1:53");
@@ -399,6 +432,7 @@ mod tests {
             inputs: &inputs,
             settings: &s,
             cache: &cache,
+            budget: &Budget::new(Duration::from_secs(5)),
         });
         (line, found, inputs)
     }
@@ -455,6 +489,7 @@ mod tests {
             inputs: &Inputs::new(),
             settings: &s,
             cache: &cache,
+            budget: &Budget::new(Duration::from_secs(5)),
         });
         assert!(found.mirror.is_none());
         assert!(
@@ -476,6 +511,7 @@ mod tests {
             inputs: &Inputs::new(),
             settings: &s,
             cache: &cache,
+            budget: &Budget::new(Duration::from_secs(5)),
         });
         assert!(
             matches!(&line.status, Status::Error(e) if e.contains("UV_SHIM_DNS_SERVER")),
