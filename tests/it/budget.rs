@@ -208,10 +208,7 @@ fn a_silent_dns_server_stays_within_the_budget_four_names_a_call() {
         "e.example",
         "f.example",
     ];
-    let world = World::dns_scene(&[])
-        .env("UV_SHIM_DNS_DOMAINS", domains.join(","))
-        .http_timeout("1s")
-        .build();
+    let world = World::dns_scene(&domains).http_timeout("1s").build();
     world.dns().set_silent(true);
 
     let (output, took) = timed(world.env.uv().arg("--version"));
