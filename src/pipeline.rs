@@ -78,6 +78,11 @@ pub fn run(env: Lookup, depth: Depth, fetching: Fetching) -> Run {
         settings: &discovery.settings,
         uv_own: &uv_own,
         reads_json_url: !matches!(&version, Some(Ok((v, _))) if !v.reads_json_url()),
+        // An unknown version is taken for a recent one, as above.
+        system_certs_var: match &version {
+            Some(Ok((v, _))) => v.system_certs_var(),
+            _ => EnvVars::UV_SYSTEM_CERTS,
+        },
     });
     let request = decision.fetch.as_ref().map(|fetch| Request {
         sources: fetch.sources.clone(),
@@ -85,15 +90,16 @@ pub fn run(env: Lookup, depth: Depth, fetching: Fetching) -> Run {
         ttl: discovery.settings.ttl.value,
         timeout: timeout(env),
         force: fetching == Fetching::Force,
+        netrc: crate::metadata::netrc::candidates(env),
+        cert_file: env(EnvVars::SSL_CERT_FILE).is_some() || env(EnvVars::SSL_CERT_DIR).is_some(),
     });
     let freshness = request
         .as_ref()
         .map(|r| freshness::ensure(&cache, r, &inputs));
+    let copy = freshness.as_ref().and_then(|f| f.copy());
     let handover = decision.handover(
-        freshness
-            .as_ref()
-            .and_then(|f| f.copy())
-            .map(|c| c.json.as_path()),
+        copy.map(|c| c.json.as_path()),
+        copy.and_then(|c| c.state.tls),
     );
     Run {
         inputs,

@@ -62,6 +62,8 @@ struct MetadataLine {
     age_seconds: Option<u64>,
     ttl_seconds: u64,
     etag: Option<String>,
+    /// Which roots vouched for the mirror's certificate on the last fetch.
+    certificate: Option<&'static str>,
     last_error: Option<String>,
 }
 
@@ -152,6 +154,11 @@ fn build(p: &Run) -> Report {
             value: s.dns.value.to_string(),
             origin: s.dns.origin.to_string(),
         },
+        SettingLine {
+            key: "system-certs",
+            value: s.system_certs.value.as_str().into(),
+            origin: s.system_certs.origin.to_string(),
+        },
     ];
     let l = &s.layer;
     for (key, value) in [
@@ -220,6 +227,7 @@ fn build(p: &Run) -> Report {
             age_seconds: copy.map(|c| c.state.age(now).as_secs()),
             ttl_seconds: request.ttl.as_secs(),
             etag: copy.and_then(|c| c.state.etag.clone()),
+            certificate: copy.and_then(|c| c.state.tls).map(|t| t.describe()),
             last_error: error.map(|e| redact::text(&e)),
         }
     });
@@ -330,6 +338,9 @@ fn render(r: &Report) -> String {
         }
         if let Some(etag) = &m.etag {
             let _ = writeln!(o, "  validator          {etag}");
+        }
+        if let Some(certificate) = m.certificate {
+            let _ = writeln!(o, "  certificate        trusted through {certificate}");
         }
         if let Some(err) = &m.last_error {
             let _ = writeln!(o, "  last error         {err}");

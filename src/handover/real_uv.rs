@@ -19,6 +19,9 @@ use crate::settings::{Origin, Sourced};
 /// uv's first version that reads `UV_PYTHON_DOWNLOADS_JSON_URL`.
 pub const FIRST_JSON_URL_VERSION: Version = Version(0, 6, 13);
 
+/// uv's first version that reads `UV_SYSTEM_CERTS` (and warns about `UV_NATIVE_TLS`).
+pub const FIRST_SYSTEM_CERTS_VERSION: Version = Version(0, 11, 0);
+
 /// A uv version (major, minor, patch).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Version(pub u32, pub u32, pub u32);
@@ -46,6 +49,15 @@ impl Version {
     /// Whether this uv reads `UV_PYTHON_DOWNLOADS_JSON_URL`.
     pub fn reads_json_url(self) -> bool {
         self >= FIRST_JSON_URL_VERSION
+    }
+
+    /// The variable that makes this uv trust the platform's certificate store.
+    pub fn system_certs_var(self) -> &'static str {
+        if self >= FIRST_SYSTEM_CERTS_VERSION {
+            crate::env_vars::EnvVars::UV_SYSTEM_CERTS
+        } else {
+            crate::env_vars::EnvVars::UV_NATIVE_TLS
+        }
     }
 }
 
@@ -227,6 +239,13 @@ mod tests {
         assert!(Version(0, 6, 13).reads_json_url());
         assert!(Version(0, 13, 9).reads_json_url());
         assert!(!Version(0, 5, 31).reads_json_url());
+    }
+
+    #[test]
+    fn system_certs_variable_by_version() {
+        assert_eq!(Version(0, 10, 9).system_certs_var(), "UV_NATIVE_TLS");
+        assert_eq!(Version(0, 11, 0).system_certs_var(), "UV_SYSTEM_CERTS");
+        assert_eq!(Version(0, 5, 31).system_certs_var(), "UV_NATIVE_TLS");
     }
 
     #[cfg(unix)]

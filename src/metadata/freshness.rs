@@ -11,9 +11,11 @@ use std::time::Duration;
 
 use url::Url;
 
-use super::fetch::{self, Fetched, Validators};
+use super::fetch::{self, Access, Fetched, Validators};
+use super::netrc::Auth;
 use super::schema::{self, Rewrite};
 use super::store::State;
+use super::tls::{Probe, Trust};
 use crate::cache::{Cache, MetadataFiles};
 use crate::fsutil::{self, FileStamp};
 use crate::inputs::Inputs;
@@ -35,6 +37,10 @@ pub struct Request {
     pub timeout: Duration,
     /// Revalidate now, whatever the TTL and backoff say.
     pub force: bool,
+    /// Where a netrc file with credentials may be, in order (read only to fetch).
+    pub netrc: Vec<PathBuf>,
+    /// `SSL_CERT_FILE` or `SSL_CERT_DIR` is set: trust only that bundle, as uv does.
+    pub cert_file: bool,
 }
 
 impl Request {
@@ -247,9 +253,10 @@ fn decide_without_network(
 }
 
 fn fetch_sources(entry: &MetadataFiles, request: &Request, previous: Option<State>) -> Freshness {
+    let auth = Auth::load(&request.netrc);
     let mut errors = Vec::new();
     for source in &request.sources {
-        match fetch_one(entry, request, source, previous.as_ref()) {
+        match fetch_one(entry, request, source, previous.as_ref(), &auth) {
             Ok(outcome) => return outcome,
             Err(error) => {
                 crate::log::debug(|| format!("metadata source failed: {error}"));
@@ -302,6 +309,7 @@ fn fetch_one(
     request: &Request,
     source: &Url,
     previous: Option<&State>,
+    auth: &Auth,
 ) -> Result<Freshness, String> {
     let same_source = previous.filter(|p| p.source == source.as_str());
     let now = fsutil::now_secs();
@@ -310,18 +318,28 @@ fn fetch_one(
         if let (Some(prev), Some(v)) = (same_source, &validator)
             && prev.etag.as_deref() == Some(v.as_str())
         {
-            return Ok(Freshness::Revalidated(confirm(entry, prev, now)?));
+            return Ok(Freshness::Revalidated(confirm(entry, prev, now, None)?));
         }
     }
+    let probe = Probe::new(request.cert_file);
+    let access = Access {
+        auth,
+        probe: Some(&probe),
+    };
     let validators = same_source
         .map(|p| Validators {
             etag: p.etag.clone(),
             last_modified: p.last_modified.clone(),
         })
         .unwrap_or_default();
-    match fetch::fetch(source, &validators, request.timeout).map_err(|e| e.to_string())? {
+    match fetch::fetch(source, &validators, request.timeout, access).map_err(|e| e.to_string())? {
         Fetched::NotModified => match same_source {
-            Some(prev) => Ok(Freshness::Revalidated(confirm(entry, prev, now)?)),
+            Some(prev) => Ok(Freshness::Revalidated(confirm(
+                entry,
+                prev,
+                now,
+                probe.trust(),
+            )?)),
             None => Err(format!(
                 "{} answered 304 Not Modified to a request without validators",
                 crate::redact::url(source.as_str())
@@ -344,6 +362,7 @@ fn fetch_one(
                 last_modified: validators.last_modified,
                 failed: 0,
                 error: None,
+                tls: probe.trust(),
             };
             let cannot = |path: &Path, err: std::io::Error| {
                 format!("cannot write the cache file {}: {err}", path.display())
@@ -362,11 +381,18 @@ fn fetch_one(
     }
 }
 
-fn confirm(entry: &MetadataFiles, previous: &State, now: u64) -> Result<CachedCopy, String> {
+/// The server confirmed the copy; `tls` is what vouched for it this time.
+fn confirm(
+    entry: &MetadataFiles,
+    previous: &State,
+    now: u64,
+    tls: Option<Trust>,
+) -> Result<CachedCopy, String> {
     let state = State {
         fetched: now,
         failed: 0,
         error: None,
+        tls,
         ..previous.clone()
     };
     state.write(&entry.state).map_err(|err| {
@@ -393,6 +419,8 @@ mod tests {
             ttl: Duration::from_secs(600),
             timeout: Duration::from_secs(5),
             force,
+            netrc: Vec::new(),
+            cert_file: false,
         }
     }
 

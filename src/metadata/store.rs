@@ -6,10 +6,12 @@
 use std::path::Path;
 use std::time::Duration;
 
+use super::tls::Trust;
 use crate::fsutil::record;
 
 const KIND: &str = "state";
-const VERSION: &str = "2";
+// 3: the `tls` line (which roots vouched for the mirror).
+const VERSION: &str = "3";
 
 /// Freshness and validators of one cached document.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -30,6 +32,9 @@ pub struct State {
     pub failed: u64,
     /// What went wrong then.
     pub error: Option<String>,
+    /// Which roots vouched for the server on the last fetch or revalidation
+    /// (`None`: no TLS, as for `http` and `file`).
+    pub tls: Option<Trust>,
 }
 
 impl State {
@@ -47,6 +52,7 @@ impl State {
                     "last-modified" => state.last_modified = Some(value.into_owned()),
                     "failed" => state.failed = value.parse().ok()?,
                     "error" => state.error = Some(value.into_owned()),
+                    "tls" => state.tls = Some(Trust::parse(&value)?),
                     _ => {}
                 }
             }
@@ -65,7 +71,8 @@ impl State {
             .push("failed", self.failed)
             .push_some("etag", self.etag.as_ref())
             .push_some("last-modified", self.last_modified.as_ref())
-            .push_some("error", self.error.as_ref());
+            .push_some("error", self.error.as_ref())
+            .push_some("tls", self.tls.map(Trust::as_str));
         record.write(path)
     }
 
@@ -95,6 +102,7 @@ mod tests {
             last_modified: Some("Tue, 24 Nov 2026 10:00:00 GMT".into()),
             failed: 0,
             error: Some("line\nbreak".into()),
+            tls: Some(Trust::SystemStore),
         };
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.state");
