@@ -24,3 +24,4 @@ mod mirror_downloads;
 mod nginx;
 mod shim;
 mod shim_cache;
+mod trust;
