@@ -340,7 +340,7 @@ fn render(r: &Report) -> String {
             let _ = writeln!(o, "  validator          {etag}");
         }
         if let Some(certificate) = m.certificate {
-            let _ = writeln!(o, "  certificate        trusted through {certificate}");
+            let _ = writeln!(o, "  certificate        {certificate}");
         }
         if let Some(err) = &m.last_error {
             let _ = writeln!(o, "  last error         {err}");

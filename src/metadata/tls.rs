@@ -52,12 +52,14 @@ impl Trust {
             .find(|t| t.as_str() == word)
     }
 
-    /// For people: what vouched.
+    /// For people: what vouched, as `doctor` says it.
     pub fn describe(self) -> &'static str {
         match self {
-            Trust::Bundled => "a root that uv bundles",
-            Trust::CertFile => "the SSL_CERT_FILE / SSL_CERT_DIR bundle",
-            Trust::SystemStore => "only the system certificate store (not a root uv bundles)",
+            Trust::Bundled => "issued under a root that uv bundles",
+            Trust::CertFile => "trusted through the SSL_CERT_FILE / SSL_CERT_DIR bundle",
+            Trust::SystemStore => {
+                "trusted only through the system certificate store (no root that uv bundles)"
+            }
         }
     }
 }

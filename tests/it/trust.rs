@@ -17,6 +17,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use crate::common::World;
 use crate::common::env::{TestEnv, assert_failure, assert_success, run, stderr, stdout};
@@ -83,6 +84,21 @@ fn doctor(env: &TestEnv, wrap: impl FnOnce(Command) -> Command) -> (serde_json::
     (json, format!("{}{}", stdout(&output), stderr(&output)))
 }
 
+/// Runs `uv-shim refresh` (one forced fetch: connect, TLS with both root
+/// stores, the document) and says how long it took; `what` names the case
+/// in the line printed for docs/faults.md (`-- --nocapture` shows it).
+#[track_caller]
+fn timed_refresh(what: &str, mut cmd: Command) -> Duration {
+    let started = Instant::now();
+    let output = run(&mut cmd);
+    let took = started.elapsed();
+    assert_success(&output);
+    eprintln!("observed: refresh, {what}: {took:.2?}");
+    // Far below the 5 s limit: nothing waited on a timeout.
+    assert!(took < Duration::from_secs(3), "{what}: {took:?}");
+    took
+}
+
 /// The doctor's line for the variable `name`, if any.
 fn env_line<'a>(report: &'a serde_json::Value, name: &str) -> Option<&'a serde_json::Value> {
     report["env"]
@@ -129,6 +145,9 @@ fn a_ca_only_in_the_system_store_gets_uv_system_certs_and_uv_installs() {
         "{vars:#?}"
     );
     assert!(!vars.contains_key("UV_NATIVE_TLS"), "{vars:#?}");
+    let mut refresh = world.env.shim();
+    refresh.arg("refresh");
+    timed_refresh("https, CA in the system store", in_ns(refresh));
 
     let (report, _) = doctor(&world.env, in_ns);
     let line = env_line(&report, "UV_SYSTEM_CERTS").expect("doctor names UV_SYSTEM_CERTS");
@@ -209,6 +228,9 @@ fn the_same_ca_through_ssl_cert_file_adds_nothing() {
         !vars.contains_key("UV_SYSTEM_CERTS") && !vars.contains_key("UV_NATIVE_TLS"),
         "{vars:#?}"
     );
+    let mut refresh = world.env.shim();
+    refresh.arg("refresh");
+    timed_refresh("https, CA in SSL_CERT_FILE", refresh);
     let (report, _) = doctor(&world.env, |cmd| cmd);
     assert!(
         notes(&report).contains("SSL_CERT_FILE is set"),
@@ -276,7 +298,10 @@ fn an_untrusted_certificate_gets_a_warning_that_names_the_fix() {
     let ca = TestCa::new();
     let (_mirror, front) = serve(&world, Some(&ca), None, "");
 
-    let (output, _) = world.timed_uv_version();
+    let (output, took) = world.timed_uv_version();
+    eprintln!("observed: uv --version, certificate refused: {took:.2?}");
+    // Refused at the handshake: no timeout is waited for.
+    assert!(took < Duration::from_secs(3), "{took:?}");
     let line = one_warning(
         &output,
         &[
@@ -354,6 +379,12 @@ fn a_mirror_behind_basic_auth_works_with_credentials_only_in_netrc() {
     assert_eq!(report["metadata"]["state"], "fresh", "{report:#}");
     never_printed(&text);
     never_printed(&stdout(&run(world.env.shim().arg("doctor"))));
+    // Every fetch asks twice, as uv does: a 401 first, then with credentials.
+    let before = front.knocks().len();
+    let mut refresh = world.env.shim();
+    refresh.arg("refresh");
+    timed_refresh("plain http, a 401 then the netrc's credentials", refresh);
+    assert_eq!(front.knocks().len(), before + 2, "{:#?}", front.knocks());
 }
 
 #[test]
