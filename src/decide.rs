@@ -6,7 +6,10 @@
 //!
 //! Two schemes, never mixed: uv >= 0.6.13 gets `UV_PYTHON_DOWNLOADS_JSON_URL`
 //! pointing at the validated copy in the cache; older uv (or a newer one
-//! when no copy could be had) gets the mirror variables instead.
+//! when no copy could be had) gets the mirror variables instead. Whether uv
+//! is told to trust the platform's certificate store is decided in [`certs`].
+
+mod certs;
 
 use std::path::Path;
 
@@ -15,6 +18,7 @@ use url::Url;
 use crate::discover::uv_toml::UvOwn;
 use crate::env_vars::{EnvVars, Lookup};
 use crate::metadata::schema::Rewrite;
+use crate::metadata::tls::Trust;
 use crate::settings::{MetadataSource, Mirror, Settings, Sourced};
 
 /// How uv is pointed at the mirror.
@@ -81,6 +85,9 @@ pub struct Facts<'a> {
     pub uv_own: &'a UvOwn,
     /// Whether the real uv reads `UV_PYTHON_DOWNLOADS_JSON_URL` (unknown: assume it does).
     pub reads_json_url: bool,
+    /// The variable that makes the real uv trust the platform's certificate
+    /// store (`UV_SYSTEM_CERTS`; `UV_NATIVE_TLS` before 0.11.0).
+    pub system_certs_var: &'static str,
 }
 
 /// The metadata to keep in the cache for uv.
@@ -102,11 +109,21 @@ pub struct Decision {
     with_copy: Option<Handover>,
     /// What uv gets otherwise.
     without_copy: Handover,
+    /// What uv is told about certificates, whichever of the two.
+    certs: certs::Certs,
 }
 
 impl Decision {
-    /// Carries the decision out: `copy` is the validated metadata the cache holds, if any.
-    pub fn handover(&self, copy: Option<&Path>) -> Handover {
+    /// Carries the decision out: `copy` is the validated metadata the cache
+    /// holds, if any, and `trust` what vouched for the mirror's certificate
+    /// when that copy was last fetched or confirmed.
+    pub fn handover(&self, copy: Option<&Path>, trust: Option<Trust>) -> Handover {
+        let mut handover = self.scheme_handover(copy);
+        self.certs.apply(&mut handover, trust);
+        handover
+    }
+
+    fn scheme_handover(&self, copy: Option<&Path>) -> Handover {
         match (&self.with_copy, copy) {
             (Some(with_copy), Some(copy)) => {
                 let mut handover = with_copy.clone();
@@ -143,6 +160,7 @@ pub fn decide(facts: &Facts) -> Decision {
         fetch,
         with_copy,
         without_copy,
+        certs: certs::decide(facts),
     }
 }
 
@@ -358,6 +376,7 @@ mod tests {
             settings: &settings(),
             uv_own: &UvOwn::default(),
             reads_json_url,
+            system_certs_var: EnvVars::UV_SYSTEM_CERTS,
         })
     }
 
@@ -369,7 +388,7 @@ mod tests {
             fetch.sources[0].as_str(),
             "https://m.example/uv/download-metadata.json"
         );
-        let handover = decision.handover(Some(Path::new("/c/x.json")));
+        let handover = decision.handover(Some(Path::new("/c/x.json")), None);
         assert_eq!(handover.scheme, Scheme::Metadata);
         assert_eq!(
             names(&handover),
@@ -380,7 +399,7 @@ mod tests {
         );
         assert!(handover.to_set().any(|(_, v)| v == "/c/x.json"));
         // No copy could be had: the mirror variables instead, never both.
-        let handover = decision.handover(None);
+        let handover = decision.handover(None, None);
         assert_eq!(handover.scheme, Scheme::MirrorVariables);
         assert!(!names(&handover).contains(&EnvVars::UV_PYTHON_DOWNLOADS_JSON_URL));
     }
@@ -389,7 +408,7 @@ mod tests {
     fn old_uv_gets_mirror_variables_only() {
         let decision = decide_with(&|_| None, false);
         assert!(decision.fetch.is_none());
-        let handover = decision.handover(Some(Path::new("/c/x.json")));
+        let handover = decision.handover(Some(Path::new("/c/x.json")), None);
         assert_eq!(handover.scheme, Scheme::MirrorVariables);
         let set: Vec<_> = handover.to_set().collect();
         assert!(set.contains(&(EnvVars::UV_PYTHON_INSTALL_MIRROR, "https://m.example/uv")));
@@ -406,7 +425,7 @@ mod tests {
         };
         let decision = decide_with(&env, true);
         assert!(decision.fetch.is_none());
-        let handover = decision.handover(Some(Path::new("/c/x.json")));
+        let handover = decision.handover(Some(Path::new("/c/x.json")), None);
         assert_eq!(handover.scheme, Scheme::LeftToUv);
         assert!(names(&handover).is_empty());
         assert_eq!(handover.vars.iter().filter(|v| !v.set).count(), 2);
@@ -417,7 +436,7 @@ mod tests {
         for reads_json_url in [true, false] {
             let decision = decide_with(&|_| None, reads_json_url);
             for copy in [Some(Path::new("/c/x.json")), None] {
-                for (name, _) in decision.handover(copy).to_set() {
+                for (name, _) in decision.handover(copy, None).to_set() {
                     assert!(EnvVars::HANDED_TO_UV.contains(&name), "{name}");
                 }
             }
@@ -436,8 +455,9 @@ mod tests {
             settings: &s,
             uv_own: &UvOwn::default(),
             reads_json_url: true,
+            system_certs_var: EnvVars::UV_SYSTEM_CERTS,
         });
-        let handover = decision.handover(Some(Path::new("/c/x.json")));
+        let handover = decision.handover(Some(Path::new("/c/x.json")), None);
         assert!(!names(&handover).contains(&EnvVars::UV_DEFAULT_INDEX));
         assert!(names(&handover).contains(&EnvVars::UV_PYTHON_DOWNLOADS_JSON_URL));
         assert_eq!(handover.problems.len(), 1);

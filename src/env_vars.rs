@@ -85,6 +85,12 @@ env_vars! {
     /// Base URL of Astral's own mirror (uv's self-update and tool downloads).
     UV_ASTRAL_MIRROR_URL;
 
+    /// `1`: uv >= 0.11.0 trusts the platform's certificate store instead of its bundled roots.
+    UV_SYSTEM_CERTS;
+
+    /// uv's older name of `UV_SYSTEM_CERTS` (deprecated from 0.11.0, where it earns a warning).
+    UV_NATIVE_TLS;
+
     // --- Read to predict what uv itself will do -----------------------------
 
     /// A uv config file that uv reads instead of its user and system files.
@@ -92,6 +98,15 @@ env_vars! {
 
     /// When set, uv reads no config file at all.
     UV_NO_CONFIG;
+
+    /// A CA bundle that replaces every other root, for uv and for the shim alike.
+    SSL_CERT_FILE;
+
+    /// Folders of CA certificates that replace every other root, for uv and for the shim alike.
+    SSL_CERT_DIR;
+
+    /// The netrc file with mirror credentials, instead of `~/.netrc` (uv reads it too).
+    NETRC;
 
     // --- Platform -----------------------------------------------------------
 
@@ -109,6 +124,9 @@ env_vars! {
 
     /// The user's cache folder, under which the shim's cache lives by default.
     XDG_CACHE_HOME;
+
+    /// Windows: the user's profile folder, where uv looks for `.netrc` and `_netrc`.
+    USERPROFILE;
 
     /// Windows: the roaming profile folder, home of the user config.
     APPDATA;
@@ -164,6 +182,8 @@ impl EnvVars {
         EnvVars::UV_PYPY_INSTALL_MIRROR,
         EnvVars::UV_DEFAULT_INDEX,
         EnvVars::UV_ASTRAL_MIRROR_URL,
+        EnvVars::UV_SYSTEM_CERTS,
+        EnvVars::UV_NATIVE_TLS,
     ];
 
     /// Variables that change with every process (the loop guard): never part

@@ -95,6 +95,11 @@ pub fn run(env: Lookup, depth: Depth, fetching: Fetching) -> Run {
         settings: &discovery.settings,
         uv_own: &uv_own,
         reads_json_url: !matches!(&version, Some(Ok((v, _))) if !v.reads_json_url()),
+        // An unknown version is taken for a recent one, as above.
+        system_certs_var: match &version {
+            Some(Ok((v, _))) => v.system_certs_var(),
+            _ => EnvVars::UV_SYSTEM_CERTS,
+        },
     });
     let request = decision.fetch.as_ref().map(|fetch| Request {
         sources: fetch.sources.clone(),
@@ -102,6 +107,8 @@ pub fn run(env: Lookup, depth: Depth, fetching: Fetching) -> Run {
         ttl: discovery.settings.ttl.value,
         budget,
         force: fetching == Fetching::Force,
+        netrc: crate::metadata::netrc::candidates(env),
+        cert_file: env(EnvVars::SSL_CERT_FILE).is_some() || env(EnvVars::SSL_CERT_DIR).is_some(),
     });
     // Without a private cache there is no copy to hand over: uv gets the
     // mirror variables (the cache warning says why).
@@ -109,11 +116,10 @@ pub fn run(env: Lookup, depth: Depth, fetching: Fetching) -> Run {
         .as_ref()
         .filter(|_| cache.is_usable())
         .map(|r| freshness::ensure(&cache, r, &inputs));
+    let copy = freshness.as_ref().and_then(|f| f.copy());
     let handover = decision.handover(
-        freshness
-            .as_ref()
-            .and_then(|f| f.copy())
-            .map(|c| c.json.as_path()),
+        copy.map(|c| c.json.as_path()),
+        copy.and_then(|c| c.state.tls),
     );
     Run {
         inputs,

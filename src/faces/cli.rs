@@ -73,7 +73,7 @@ pub fn run(env: Lookup, args: Vec<OsString>) -> ExitCode {
         Command::Env { shell } => print_env(env, shell),
         Command::Refresh => refresh(env),
         Command::Exec { args } => return super::uv::run(env, args),
-        Command::Mirror { command } => crate::mirror::run(command),
+        Command::Mirror { command } => crate::mirror::run(command, env),
     };
     match result {
         Ok(code) => code,

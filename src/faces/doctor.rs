@@ -75,6 +75,8 @@ struct MetadataLine {
     age_seconds: Option<u64>,
     ttl_seconds: u64,
     etag: Option<String>,
+    /// Which roots vouched for the mirror's certificate on the last fetch.
+    certificate: Option<&'static str>,
     last_error: Option<String>,
 }
 
@@ -191,6 +193,11 @@ fn build(p: &Run, proxies: &Proxies) -> Report {
             value: s.dns.value.to_string(),
             origin: origin(&s.dns.origin),
         },
+        SettingLine {
+            key: "system-certs",
+            value: s.system_certs.value.as_str().into(),
+            origin: s.system_certs.origin.to_string(),
+        },
     ];
     let l = &s.layer;
     for (key, value) in [
@@ -264,6 +271,7 @@ fn build(p: &Run, proxies: &Proxies) -> Report {
             age_seconds: copy.map(|c| c.state.age(now).as_secs()),
             ttl_seconds: request.ttl.as_secs(),
             etag: copy.and_then(|c| c.state.etag.as_deref().map(redact::text)),
+            certificate: copy.and_then(|c| c.state.tls).map(|t| t.describe()),
             last_error: error.map(|e| redact::text(&e)),
         }
     });
@@ -424,6 +432,9 @@ fn render(r: &Report) -> String {
         }
         if let Some(etag) = &m.etag {
             let _ = writeln!(o, "  validator          {etag}");
+        }
+        if let Some(certificate) = m.certificate {
+            let _ = writeln!(o, "  certificate        {certificate}");
         }
         if let Some(err) = &m.last_error {
             let _ = writeln!(o, "  last error         {err}");

@@ -3,10 +3,11 @@
 //! the mirror's manifest): a version line, then `key value` lines.
 //!
 //! ```text
-//! uv-shim-state 2
+//! uv-shim-state 3
 //! source https://mirror.corp.example/uv/download-metadata.json
 //! fetched 1700000000
 //! error connection refused\nafter 2 s
+//! tls system
 //! ```
 //!
 //! Plain text because the warm path reads some of these on every call: no

@@ -203,6 +203,13 @@ mod tests {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
 
+    #[test]
+    fn system_certs_variable_by_version() {
+        assert_eq!(Version(0, 10, 9).system_certs_var(), "UV_NATIVE_TLS");
+        assert_eq!(Version(0, 11, 0).system_certs_var(), "UV_SYSTEM_CERTS");
+        assert_eq!(Version(0, 5, 31).system_certs_var(), "UV_NATIVE_TLS");
+    }
+
     #[cfg(unix)]
     #[test]
     fn path_search_skips_this_binary_by_identity() {

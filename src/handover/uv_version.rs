@@ -14,6 +14,9 @@ use crate::inputs::Inputs;
 /// uv's first version that reads `UV_PYTHON_DOWNLOADS_JSON_URL`.
 pub const FIRST_JSON_URL_VERSION: Version = Version(0, 6, 13);
 
+/// uv's first version that reads `UV_SYSTEM_CERTS` (and warns about `UV_NATIVE_TLS`).
+pub const FIRST_SYSTEM_CERTS_VERSION: Version = Version(0, 11, 0);
+
 /// A uv version (major, minor, patch).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Version(pub u32, pub u32, pub u32);
@@ -41,6 +44,15 @@ impl Version {
     /// Whether this uv reads `UV_PYTHON_DOWNLOADS_JSON_URL`.
     pub fn reads_json_url(self) -> bool {
         self >= FIRST_JSON_URL_VERSION
+    }
+
+    /// The variable that makes this uv trust the platform's certificate store.
+    pub fn system_certs_var(self) -> &'static str {
+        if self >= FIRST_SYSTEM_CERTS_VERSION {
+            EnvVars::UV_SYSTEM_CERTS
+        } else {
+            EnvVars::UV_NATIVE_TLS
+        }
     }
 }
 

@@ -12,10 +12,12 @@ use std::path::Path;
 
 use url::Url;
 
-use super::fetch::{self, Fetched, Validators};
+use super::fetch::{self, Access, Fetched, Validators};
 use super::integrity;
+use super::netrc::Auth;
 use super::schema::{self, Rewrite};
 use super::store::State;
+use super::tls::{Probe, Trust};
 use crate::budget::{Attempt, Budget};
 use crate::cache::MetadataFiles;
 use crate::fsutil::{self, FileStamp};
@@ -37,6 +39,10 @@ pub struct Sources<'a> {
     pub rewrite: &'a Rewrite,
     /// The call's time budget.
     pub budget: &'a Budget,
+    /// Credentials from the netrc, sent as uv sends them.
+    pub auth: &'a Auth,
+    /// `SSL_CERT_FILE` or `SSL_CERT_DIR` is set: trust only that bundle, as uv does.
+    pub cert_file: bool,
 }
 
 /// What a source gave: the state now written for the copy.
@@ -128,18 +134,25 @@ fn fetch_one(
         if let (Some(prev), Some(v)) = (same_source, &validator)
             && prev.etag.as_deref() == Some(v.as_str())
         {
-            return confirm_or_refetch(entry, sources, source, prev, attempt, now);
+            return confirm_or_refetch(entry, sources, source, prev, attempt, now, None);
         }
     }
+    let probe = Probe::new(sources.cert_file);
+    let access = Access {
+        auth: sources.auth,
+        probe: Some(&probe),
+    };
     let validators = same_source
         .map(|p| Validators {
             etag: p.etag.clone(),
             last_modified: p.last_modified.clone(),
         })
         .unwrap_or_default();
-    match fetch::fetch_within(source, &validators, attempt).map_err(|e| e.to_string())? {
+    match fetch::fetch_within(source, &validators, attempt, access).map_err(|e| e.to_string())? {
         Fetched::NotModified => match same_source {
-            Some(prev) => confirm_or_refetch(entry, sources, source, prev, attempt, now),
+            Some(prev) => {
+                confirm_or_refetch(entry, sources, source, prev, attempt, now, probe.trust())
+            }
             None => Err(format!(
                 "{} answered 304 Not Modified to a request without validators",
                 crate::redact::url(source.as_str())
@@ -164,6 +177,7 @@ fn fetch_one(
                 failed: 0,
                 error: None,
                 next: 0,
+                tls: probe.trust(),
             };
             // JSON first, then the state that vouches for it.
             fsutil::private::write(&entry.json, &validated.json)
@@ -187,9 +201,10 @@ fn confirm_or_refetch(
     previous: &State,
     attempt: &Attempt,
     now: u64,
+    tls: Option<Trust>,
 ) -> Result<Got, String> {
     match integrity::check(&entry.json, previous) {
-        Ok(()) => confirm(entry, previous, now).map(Got::Confirmed),
+        Ok(()) => confirm(entry, previous, now, tls).map(Got::Confirmed),
         Err(why) => {
             crate::log::debug(|| {
                 format!(
@@ -206,12 +221,19 @@ fn confirm_or_refetch(
     }
 }
 
-fn confirm(entry: &MetadataFiles, previous: &State, now: u64) -> Result<State, String> {
+/// The server confirmed the copy; `tls` is what vouched for it this time.
+fn confirm(
+    entry: &MetadataFiles,
+    previous: &State,
+    now: u64,
+    tls: Option<Trust>,
+) -> Result<State, String> {
     let state = State {
         fetched: now,
         failed: 0,
         error: None,
         next: 0,
+        tls,
         ..previous.clone()
     };
     state
@@ -249,6 +271,8 @@ mod tests {
             urls: &urls,
             rewrite: &Rewrite::default(),
             budget: &budget,
+            auth: &Auth::none(),
+            cert_file: false,
         };
         let failure = try_sources(&entry, &sources, None, 0).unwrap_err();
         assert_eq!(failure.next, 4);

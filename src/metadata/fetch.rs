@@ -1,5 +1,6 @@
 //! Getting one metadata document: over `http`/`https` (blocking reqwest,
-//! rustls, bounded timeouts, size cap, conditional requests) or from a
+//! rustls, bounded timeouts, size cap, conditional requests, netrc
+//! credentials, a probe of which roots vouched for the server) or from a
 //! `file` URL. Only runs when the cache must be (re)filled.
 
 use std::io::Read;
@@ -7,6 +8,8 @@ use std::time::Duration;
 
 use url::Url;
 
+use super::netrc::Auth;
+use super::tls::Probe;
 pub use crate::budget::Attempt;
 
 /// Largest metadata body accepted. uv's full upstream list is a few MiB.
@@ -27,6 +30,16 @@ pub struct Validators {
     pub last_modified: Option<String>,
 }
 
+/// What a fetch may use besides the URL.
+#[derive(Debug, Clone, Copy)]
+pub struct Access<'a> {
+    /// Credentials for servers that want them ([`super::netrc`]).
+    pub auth: &'a Auth,
+    /// Learns which roots vouched for the server ([`super::tls`]); `None`:
+    /// reqwest's own verifier (the platform store).
+    pub probe: Option<&'a Probe>,
+}
+
 /// What a fetch returned.
 #[derive(Debug)]
 pub enum Fetched {
@@ -45,12 +58,14 @@ pub enum Fetched {
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
     /// The server answered with an error status.
-    #[error("{url} answered HTTP {status}")]
+    #[error("{url} answered HTTP {status}{hint}")]
     Status {
         /// The URL (redacted).
         url: String,
         /// The status code.
         status: u16,
+        /// What to do about it, from `; …` on, or empty (credentials for a 401).
+        hint: String,
     },
     /// The body is larger than [`MAX_BODY`] (announced so, or found so while reading).
     #[error("{url} is larger than the {} MiB limit; refusing it", .limit >> 20)]
@@ -79,12 +94,17 @@ pub enum FetchError {
 }
 
 /// Fetches `url`, revalidating with `validators`, within `timeout`.
-pub fn fetch(url: &Url, validators: &Validators, timeout: Duration) -> Result<Fetched, FetchError> {
+pub fn fetch(
+    url: &Url,
+    validators: &Validators,
+    timeout: Duration,
+    access: Access,
+) -> Result<Fetched, FetchError> {
     let attempt = Attempt {
         limit: timeout,
         stated: humantime::format_duration(timeout).to_string(),
     };
-    fetch_within(url, validators, &attempt)
+    fetch_within(url, validators, &attempt, access)
 }
 
 /// Fetches `url`, revalidating with `validators`, as one attempt of a call's
@@ -93,10 +113,11 @@ pub fn fetch_within(
     url: &Url,
     validators: &Validators,
     attempt: &Attempt,
+    access: Access,
 ) -> Result<Fetched, FetchError> {
     match url.scheme() {
         "file" => fetch_file(url),
-        _ => fetch_http(url, validators, attempt),
+        _ => fetch_http(url, validators, attempt, access),
     }
 }
 
@@ -165,10 +186,15 @@ pub(crate) fn describe(err: &reqwest::Error, timeout: Duration) -> String {
     } else {
         "request failed"
     };
-    match std::error::Error::source(err).map(chain) {
+    let text = match std::error::Error::source(err).map(chain) {
         // reqwest's redirect error has the cause "too many redirects": say it once.
         Some(cause) if cause != kind => format!("{kind}: {cause}"),
         _ => kind.to_string(),
+    };
+    if super::tls::is_untrusted_certificate(err) {
+        format!("{text}; {}", super::tls::UNTRUSTED_HINT)
+    } else {
+        text
     }
 }
 
@@ -177,8 +203,12 @@ fn connect_timeout(timeout: Duration) -> Duration {
     CONNECT_TIMEOUT.min(timeout)
 }
 
-fn client(timeout: Duration) -> Result<reqwest::blocking::Client, String> {
-    client_builder(timeout).build().map_err(|err| chain(&err))
+fn client(timeout: Duration, probe: Option<&Probe>) -> Result<reqwest::blocking::Client, String> {
+    let mut builder = client_builder(timeout);
+    if let Some(probe) = probe {
+        builder = builder.tls_backend_preconfigured(probe.client_config()?);
+    }
+    builder.build().map_err(|err| chain(&err))
 }
 
 /// The shim's HTTP client settings (rustls with ring, bounded timeouts,
@@ -208,13 +238,14 @@ fn fetch_http(
     url: &Url,
     validators: &Validators,
     attempt: &Attempt,
+    access: Access,
 ) -> Result<Fetched, FetchError> {
     let shown = crate::redact::url(url.as_str());
     let transport = |detail: String| FetchError::Transport {
         url: shown.clone(),
         detail,
     };
-    let client = client(attempt.limit).map_err(transport)?;
+    let client = client(attempt.limit, access.probe).map_err(transport)?;
     let mut request = client.get(url.as_str());
     if let Some(etag) = &validators.etag {
         request = request.header(reqwest::header::IF_NONE_MATCH, etag);
@@ -222,8 +253,9 @@ fn fetch_http(
     if let Some(last_modified) = &validators.last_modified {
         request = request.header(reqwest::header::IF_MODIFIED_SINCE, last_modified);
     }
-    let response = request
-        .send()
+    let response = access
+        .auth
+        .send(request, url)
         .map_err(|err| transport(explain(&err, url, attempt)))?;
     let status = response.status();
     if status == reqwest::StatusCode::NOT_MODIFIED {
@@ -233,6 +265,7 @@ fn fetch_http(
         return Err(FetchError::Status {
             url: shown,
             status: status.as_u16(),
+            hint: access.auth.refused_hint(url, status.as_u16()),
         });
     }
     if response.content_length().is_some_and(|len| len > MAX_BODY) {
@@ -308,6 +341,14 @@ mod tests {
         url
     }
 
+    fn plain() -> Access<'static> {
+        static NO_NETRC: std::sync::LazyLock<Auth> = std::sync::LazyLock::new(Auth::none);
+        Access {
+            auth: &NO_NETRC,
+            probe: None,
+        }
+    }
+
     fn transport_detail(result: Result<Fetched, FetchError>) -> String {
         match result {
             Err(FetchError::Transport { detail, .. }) => detail,
@@ -320,7 +361,12 @@ mod tests {
         let url = answering(
             "HTTP/1.1 302 Found\r\nLocation: /m.json\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
         );
-        let result = fetch(&url, &Validators::default(), Duration::from_secs(5));
+        let result = fetch(
+            &url,
+            &Validators::default(),
+            Duration::from_secs(5),
+            plain(),
+        );
         assert_eq!(transport_detail(result), "too many redirects");
     }
 
@@ -330,7 +376,12 @@ mod tests {
             answering("HTTP/1.1 200 OK\r\nContent-Length: 209715200\r\nConnection: close\r\n\r\n{");
         // Only one byte of the body exists: reading it would end in "cut
         // short", so `TooLarge` means the header alone decided.
-        let result = fetch(&url, &Validators::default(), Duration::from_secs(5));
+        let result = fetch(
+            &url,
+            &Validators::default(),
+            Duration::from_secs(5),
+            plain(),
+        );
         assert!(
             matches!(result, Err(FetchError::TooLarge { .. })),
             "{result:?}"
@@ -361,7 +412,12 @@ mod tests {
         let url = Url::parse(&format!("http://{addr}/m.json")).unwrap();
         // How long that takes is measured by the fault stories
         // (`faults::a_connect_that_never_completes_costs_the_default_two_seconds`).
-        let detail = transport_detail(fetch(&url, &Validators::default(), Duration::from_secs(3)));
+        let detail = transport_detail(fetch(
+            &url,
+            &Validators::default(),
+            Duration::from_secs(3),
+            plain(),
+        ));
         assert_eq!(detail, "connection failed: not established within 2s");
         drop(filler);
     }

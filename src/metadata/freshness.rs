@@ -15,6 +15,7 @@ use url::Url;
 
 use super::failover::{self, Got, Sources, file_validator};
 use super::integrity;
+use super::netrc::Auth;
 use super::schema::Rewrite;
 use super::store::State;
 use crate::budget::Budget;
@@ -39,6 +40,10 @@ pub struct Request {
     pub budget: Budget,
     /// Revalidate now, whatever the TTL and backoff say.
     pub force: bool,
+    /// Where a netrc file with credentials may be, in order (read only to fetch).
+    pub netrc: Vec<PathBuf>,
+    /// `SSL_CERT_FILE` or `SSL_CERT_DIR` is set: trust only that bundle, as uv does.
+    pub cert_file: bool,
 }
 
 impl Request {
@@ -284,10 +289,13 @@ fn decide_without_network(
 
 fn fetch_sources(entry: &MetadataFiles, request: &Request, seen: &Seen) -> Freshness {
     let previous = seen.good();
+    let auth = Auth::load(&request.netrc);
     let sources = Sources {
         urls: &request.sources,
         rewrite: &request.rewrite,
         budget: &request.budget,
+        auth: &auth,
+        cert_file: request.cert_file,
     };
     let start = seen.state.as_ref().map_or(0, |s| s.next);
     let failure = match failover::try_sources(entry, &sources, previous.as_ref(), start) {
@@ -358,6 +366,8 @@ mod tests {
             ttl: Duration::from_secs(600),
             budget: Budget::new(Duration::from_secs(5)),
             force,
+            netrc: Vec::new(),
+            cert_file: false,
         }
     }
 

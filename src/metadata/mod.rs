@@ -1,6 +1,7 @@
 //! The mirror's metadata: its schema and validation ([`schema`]), getting
 //! one document ([`fetch`], with [`name_lookup`], [`proxy`] and
-//! [`transport`] for the way there), what the cache knows about a copy
+//! [`transport`] for the way there, credentials from [`netrc`] and the roots
+//! that vouched learnt by [`tls`]), what the cache knows about a copy
 //! ([`store`]) and whether the copy is still the one validated
 //! ([`integrity`]), and keeping that copy fresh ([`freshness`], trying the
 //! sources within the call's budget in [`failover`]).
@@ -10,7 +11,9 @@ pub mod fetch;
 pub mod freshness;
 pub mod integrity;
 pub mod name_lookup;
+pub mod netrc;
 pub mod proxy;
 pub mod schema;
 pub mod store;
+pub mod tls;
 pub mod transport;

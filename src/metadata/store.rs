@@ -7,12 +7,14 @@
 use std::path::Path;
 use std::time::Duration;
 
+use super::tls::Trust;
 use crate::fsutil::record;
 
 const KIND: &str = "state";
 // 3: the copy's sha256 and the failover position (2 had neither; it is
 // read as no state, so the first call after an upgrade fetches once).
-const VERSION: &str = "3";
+// 4: the `tls` line (which roots vouched for the mirror).
+const VERSION: &str = "4";
 
 /// Freshness and validators of one cached document.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -40,6 +42,9 @@ pub struct State {
     /// with: after a call that tried only some sources, the next tries the
     /// others.
     pub next: usize,
+    /// Which roots vouched for the server on the last fetch or revalidation
+    /// (`None`: no TLS, as for `http` and `file`).
+    pub tls: Option<Trust>,
 }
 
 impl State {
@@ -61,6 +66,7 @@ impl State {
                 "last-modified" => state.last_modified = Some(value.into_owned()),
                 "failed" => state.failed = value.parse().ok()?,
                 "error" => state.error = Some(value.into_owned()),
+                "tls" => state.tls = Some(Trust::parse(&value)?),
                 _ => {}
             }
         }
@@ -80,7 +86,8 @@ impl State {
             .push_some("sha256", self.sha256.as_ref())
             .push_some("etag", self.etag.as_ref())
             .push_some("last-modified", self.last_modified.as_ref())
-            .push_some("error", self.error.as_ref());
+            .push_some("error", self.error.as_ref())
+            .push_some("tls", self.tls.map(Trust::as_str));
         record.write(path)
     }
 
@@ -112,6 +119,7 @@ mod tests {
             failed: 0,
             error: Some("line\nbreak".into()),
             next: 3,
+            tls: Some(Trust::SystemStore),
         };
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.state");

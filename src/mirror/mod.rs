@@ -31,13 +31,14 @@ mod write;
 
 use std::process::ExitCode;
 
+use crate::env_vars::Lookup;
 pub use args::MirrorCommand;
 use args::UsageError;
 
-/// Runs a `mirror` command.
-pub fn run(command: MirrorCommand) -> anyhow::Result<ExitCode> {
+/// Runs a `mirror` command; `env` says where credentials may be (`NETRC`, the home folder).
+pub fn run(command: MirrorCommand, env: Lookup) -> anyhow::Result<ExitCode> {
     let result = match command {
-        MirrorCommand::Sync(args) => sync::run(args),
+        MirrorCommand::Sync(args) => sync::run(args, env),
         MirrorCommand::Verify(args) => verify::run(args),
     };
     match result {

@@ -39,6 +39,9 @@ pub struct ConfigFile {
     pub allow_http: Option<bool>,
     /// Hosts a DNS-found mirror may name outside the queried domain (system file only).
     pub dns_allowed_hosts: Option<Vec<String>>,
+    /// Whether uv is told to trust the platform's certificate store.
+    #[serde(default, deserialize_with = "de_system_certs")]
+    pub system_certs: Option<SystemCerts>,
     /// The mirror URLs, parsed once while the file is checked.
     #[serde(skip)]
     pub urls: ParsedUrls,
@@ -54,6 +57,49 @@ pub struct ParsedUrls {
     pub mirrors: Vec<url::Url>,
     /// `metadata-url`.
     pub metadata: Option<url::Url>,
+}
+
+/// `system-certs`: whether uv is told to trust the platform's certificate
+/// store (`UV_SYSTEM_CERTS`, or `UV_NATIVE_TLS` before uv 0.11.0).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SystemCerts {
+    /// When the shim could trust the mirror only through that store.
+    #[default]
+    Auto,
+    /// Always (`true`).
+    Always,
+    /// Never (`false`): uv keeps its bundled roots.
+    Never,
+}
+
+impl SystemCerts {
+    /// As written in the config file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SystemCerts::Auto => "auto",
+            SystemCerts::Always => "true",
+            SystemCerts::Never => "false",
+        }
+    }
+}
+
+fn de_system_certs<'de, D: serde::Deserializer<'de>>(
+    de: D,
+) -> Result<Option<SystemCerts>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Written {
+        Flag(bool),
+        Word(String),
+    }
+    match Written::deserialize(de)? {
+        Written::Flag(true) => Ok(Some(SystemCerts::Always)),
+        Written::Flag(false) => Ok(Some(SystemCerts::Never)),
+        Written::Word(word) if word == "auto" => Ok(Some(SystemCerts::Auto)),
+        Written::Word(word) => Err(serde::de::Error::custom(format!(
+            "`{word}` is not a value of `system-certs`; write true, false or \"auto\""
+        ))),
+    }
 }
 
 /// A string or a list of strings.
@@ -249,6 +295,7 @@ dns-domains = ["corp.example"]
 dns-search = true
 allow-http = true
 dns-allowed-hosts = ["m.other.example"]
+system-certs = "auto"
 "#,
         )
         .unwrap();
@@ -259,6 +306,25 @@ dns-allowed-hosts = ["m.other.example"]
         assert_eq!(file.dns, Some(false));
         assert_eq!(file.dns_search, Some(true));
         assert_eq!(file.uv, Some(PathBuf::from("/opt/uv/bin/uv")));
+        assert_eq!(file.system_certs, Some(SystemCerts::Auto));
+    }
+
+    #[test]
+    fn system_certs_takes_a_flag_or_auto_and_names_a_bad_value() {
+        let certs = |text: &str| parse_str(text).map(|f| f.system_certs);
+        assert_eq!(
+            certs("system-certs = true\n").unwrap(),
+            Some(SystemCerts::Always)
+        );
+        assert_eq!(
+            certs("system-certs = false\n").unwrap(),
+            Some(SystemCerts::Never)
+        );
+        let err = certs("\nsystem-certs = \"yes\"\n").unwrap_err().to_string();
+        assert!(
+            err.contains(":2:") && err.contains("system-certs") && err.contains("yes"),
+            "{err}"
+        );
     }
 
     #[test]

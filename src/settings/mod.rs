@@ -14,6 +14,7 @@ use std::time::Duration;
 use url::Url;
 
 use self::config_file::ConfigFile;
+pub use self::config_file::SystemCerts;
 
 /// How long fetched metadata counts as fresh when nothing says otherwise.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(10 * 60);
@@ -153,6 +154,8 @@ pub struct Layer {
     pub dns: Option<Sourced<bool>>,
     /// Domains for DNS discovery.
     pub dns_domains: Option<Sourced<Vec<String>>>,
+    /// Whether uv is told to trust the platform's certificate store.
+    pub system_certs: Option<Sourced<SystemCerts>>,
 }
 
 impl Combine for Layer {
@@ -166,6 +169,7 @@ impl Combine for Layer {
             ttl: self.ttl.combine(other.ttl),
             dns: self.dns.combine(other.dns),
             dns_domains: self.dns_domains.combine(other.dns_domains),
+            system_certs: self.system_certs.combine(other.system_certs),
         }
     }
 }
@@ -197,6 +201,7 @@ impl Layer {
                 .dns_domains
                 .clone()
                 .map(|d| Sourced::new(d, origin.clone())),
+            system_certs: file.system_certs.map(|c| Sourced::new(c, origin.clone())),
         }
     }
 }
@@ -261,6 +266,8 @@ pub struct Settings {
     pub ttl: Sourced<Duration>,
     /// Whether DNS discovery may run.
     pub dns: Sourced<bool>,
+    /// Whether uv is told to trust the platform's certificate store.
+    pub system_certs: Sourced<SystemCerts>,
     /// What only the system file may decide.
     pub trust: Trust,
     /// Keys that were present but not honoured, with the reason (for `doctor`).
@@ -300,6 +307,10 @@ impl Settings {
                 .dns
                 .clone()
                 .unwrap_or_else(|| Sourced::new(true, Origin::Default)),
+            system_certs: layer
+                .system_certs
+                .clone()
+                .unwrap_or_else(|| Sourced::new(SystemCerts::Auto, Origin::Default)),
             trust: Trust::from_system(system.map(|s| &s.file)),
             layer,
             ignored,

@@ -27,6 +27,9 @@
 //!   shim ([`scene::seen_by_uv`]), and the one-warning assertion.
 //! * [`skip`]: a test that cannot run here fails under CI and is a visible
 //!   skip elsewhere ([`require_root`], [`skip()`]).
+//! * [`tls`]: a CA the test makes, a TLS and basic-auth front door for a
+//!   harness server, and the system store with that CA inside a mount
+//!   namespace (root).
 //! * [`sync`]: driving `uv-shim mirror sync` / `verify`, reading the mirror.
 //! * [`upstream`]: a fake upstream of generated downloads for `mirror sync`.
 //! * [`users`]: other local users (`setpriv`) and the umask, for shared
@@ -52,6 +55,7 @@ pub mod scene;
 pub mod silent_resolver;
 pub mod skip;
 pub mod sync;
+pub mod tls;
 pub mod upstream;
 #[cfg(unix)]
 pub mod users;

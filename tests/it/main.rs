@@ -34,3 +34,4 @@ mod served_mirror;
 mod shared_machines;
 mod shim;
 mod shim_cache;
+mod trust;

@@ -36,6 +36,7 @@ use super::hash::{BUFFER, hash_into};
 use super::interrupt;
 use super::layout::PART_SUFFIX;
 use crate::fsutil::hex;
+use crate::metadata::netrc::Auth;
 
 /// Time allowed to open a connection; longer than the shim's own because
 /// mirrors are built through corporate proxies, and retries follow anyway.
@@ -93,12 +94,19 @@ pub struct Downloader {
     backoff: Duration,
     timeout: Duration,
     received: Arc<AtomicU64>,
+    auth: Arc<Auth>,
 }
 
 impl Downloader {
     /// A downloader that waits at most `timeout` for any answer or block of
-    /// data and retries transient failures `retries` times.
-    pub fn new(timeout: Duration, retries: u32, backoff: Duration) -> anyhow::Result<Downloader> {
+    /// data, retries transient failures `retries` times, and gives the
+    /// servers that want them the credentials of `auth`.
+    pub fn new(
+        timeout: Duration,
+        retries: u32,
+        backoff: Duration,
+        auth: Arc<Auth>,
+    ) -> anyhow::Result<Downloader> {
         let client = crate::metadata::fetch::client_builder(timeout)
             .connect_timeout(CONNECT_TIMEOUT.min(timeout))
             .build()
@@ -114,6 +122,7 @@ impl Downloader {
             backoff,
             timeout,
             received: Arc::new(AtomicU64::new(0)),
+            auth,
         })
     }
 
@@ -134,9 +143,8 @@ impl Downloader {
                 .map_err(|err| format!("cannot read {}: {err}", path.display()));
         }
         let response = self
-            .client
-            .head(url.as_str())
-            .send()
+            .auth
+            .send(self.client.head(url.as_str()), url)
             .map_err(|err| crate::metadata::fetch::describe(&err, self.timeout))?;
         let status = response.status();
         if status.is_success() {
@@ -270,7 +278,7 @@ impl Downloader {
 
         let opened = match url.scheme() {
             "file" => open_file(url, offset)?,
-            _ => open_http(&self.client, self.timeout, url, offset)?,
+            _ => open_http(&self.client, &self.auth, self.timeout, url, offset)?,
         };
         let Opened { body, from, length } = match opened {
             Open::Body(opened) => opened,

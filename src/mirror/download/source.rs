@@ -10,6 +10,7 @@ use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, HeaderName, RANGE, RETRY_AF
 use url::Url;
 
 use super::error::{DownloadError, Failed, permanent, restart, transient};
+use crate::metadata::netrc::Auth;
 
 /// A body to copy.
 pub(super) struct Opened {
@@ -61,6 +62,7 @@ pub(super) fn open_file(url: &Url, offset: u64) -> Result<Open, Failed> {
 /// failure (transient, permanent, or "start over").
 pub(super) fn open_http(
     client: &Client,
+    auth: &Auth,
     timeout: Duration,
     url: &Url,
     offset: u64,
@@ -70,8 +72,8 @@ pub(super) fn open_http(
     if offset > 0 {
         request = request.header(RANGE, format!("bytes={offset}-"));
     }
-    let response = request
-        .send()
+    let response = auth
+        .send(request, url)
         .map_err(|err| transient(&shown, crate::metadata::fetch::describe(&err, timeout)))?;
     let status = response.status().as_u16();
     let length = content_length(&response);

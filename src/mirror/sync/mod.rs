@@ -23,11 +23,14 @@ mod report;
 mod run;
 
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use options::SyncOptions;
 use plan::SyncPlan;
 
+use crate::env_vars::Lookup;
+use crate::metadata::netrc::{self, Auth};
 use crate::mirror::args::SyncArgs;
 use crate::mirror::download::Downloader;
 use crate::mirror::interrupt;
@@ -36,15 +39,22 @@ use crate::mirror::progress::Progress;
 /// First pause before retrying a download; doubles with every failure.
 const BACKOFF: Duration = Duration::from_millis(250);
 
-/// Runs `mirror sync`.
-pub fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
-    let options = SyncOptions::from_args(args)?;
+/// Runs `mirror sync`; credentials for the upstream come from its URL or a
+/// netrc file, as for the shim's own fetch.
+pub fn run(args: SyncArgs, env: Lookup) -> anyhow::Result<ExitCode> {
+    let auth = Arc::new(Auth::load(&netrc::candidates(env)));
+    let options = SyncOptions::from_args(args, auth)?;
     let mut plan = SyncPlan::prepare(&options)?;
     // Only from here on does a sync change the mirror; before, the default
     // Ctrl-C (end at once) loses nothing.
     interrupt::install();
     let mut progress = Progress::new();
-    let downloader = Downloader::new(options.timeout, options.retries, BACKOFF)?;
+    let downloader = Downloader::new(
+        options.timeout,
+        options.retries,
+        BACKOFF,
+        Arc::clone(&options.auth),
+    )?;
     let work = run::run_workers(
         &plan.items,
         &options,

@@ -3,11 +3,13 @@
 //! the filters ready to match.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use url::Url;
 
+use crate::metadata::netrc::Auth;
 use crate::mirror::args::{SyncArgs, UsageError};
 use crate::mirror::select::{Filters, Pattern};
 
@@ -32,11 +34,13 @@ pub struct SyncOptions {
     pub retries: u32,
     /// Network time limit.
     pub timeout: Duration,
+    /// Credentials from a netrc file, for an upstream that wants them.
+    pub auth: Arc<Auth>,
 }
 
 impl SyncOptions {
     /// Checks what clap cannot (a usage error, exit code 2) and resolves the rest.
-    pub fn from_args(args: SyncArgs) -> anyhow::Result<SyncOptions> {
+    pub fn from_args(args: SyncArgs, auth: Arc<Auth>) -> anyhow::Result<SyncOptions> {
         let from = parse_from(&args.from)?;
         if args.offline && from.scheme() != "file" {
             return Err(UsageError(format!(
@@ -80,6 +84,7 @@ impl SyncOptions {
             jobs: usize::from(args.jobs),
             retries: args.retries,
             timeout: args.timeout,
+            auth,
         })
     }
 }

@@ -93,10 +93,15 @@ impl SyncPlan {
 /// The entries of `--from` that the filters take, each placed in the mirror.
 fn read_upstream(s: &SyncOptions, findings: &mut Findings) -> anyhow::Result<Vec<Placed>> {
     let shown_from = crate::redact::url(s.from.as_str());
+    let access = crate::metadata::fetch::Access {
+        auth: &s.auth,
+        probe: None,
+    };
     let body = match crate::metadata::fetch::fetch(
         &s.from,
         &Default::default(),
         s.timeout.max(Duration::from_secs(30)),
+        access,
     )
     .with_context(|| format!("cannot read the upstream list {shown_from}"))?
     {
