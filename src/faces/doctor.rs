@@ -186,6 +186,18 @@ fn build(p: &Run) -> Report {
             origin: "system config only".into(),
         });
     }
+    if !s.trust.allowed_hosts.is_empty() {
+        settings.push(SettingLine {
+            key: "allowed-hosts",
+            value: s.trust.allowed_hosts.join(", "),
+            origin: "system config only".into(),
+        });
+    }
+    settings.push(SettingLine {
+        key: "require-sha256",
+        value: s.trust.require_sha256.to_string(),
+        origin: "system config only".into(),
+    });
 
     let metadata = p.request.as_ref().map(|request| {
         let now = crate::fsutil::now_secs();

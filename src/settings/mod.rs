@@ -202,27 +202,67 @@ impl Layer {
 }
 
 /// Security settings that only the system file may set.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Trust {
     /// Accept plain-http mirrors found by DNS.
     pub allow_http: bool,
     /// Hosts a DNS-found mirror may name outside the queried domain.
     pub dns_allowed_hosts: Vec<String>,
+    /// Hosts besides the mirror's that metadata entries may point at.
+    pub allowed_hosts: Vec<String>,
+    /// Drop metadata entries without a sha256.
+    pub require_sha256: bool,
 }
+
+impl Default for Trust {
+    fn default() -> Self {
+        Trust {
+            allow_http: false,
+            dns_allowed_hosts: Vec::new(),
+            allowed_hosts: Vec::new(),
+            require_sha256: true,
+        }
+    }
+}
+
+/// The keys only the system file may set: what a user file cannot loosen.
+const SYSTEM_ONLY: &[&str] = &[
+    "allow-http",
+    "dns-allowed-hosts",
+    "allowed-hosts",
+    "require-sha256",
+];
 
 impl Trust {
     /// Reads the trust keys from the system file; a user file cannot loosen them.
     pub fn from_system(system: Option<&ConfigFile>) -> Self {
+        let hosts = |list: Option<&Vec<String>>| -> Vec<String> {
+            list.into_iter()
+                .flatten()
+                .filter_map(|h| config_file::normalize_host(h))
+                .collect()
+        };
         Trust {
             allow_http: system.and_then(|s| s.allow_http).unwrap_or(false),
-            dns_allowed_hosts: system
-                .and_then(|s| s.dns_allowed_hosts.clone())
-                .unwrap_or_default()
-                .into_iter()
-                .map(|h| h.trim().trim_end_matches('.').to_ascii_lowercase())
-                .collect(),
+            dns_allowed_hosts: hosts(system.and_then(|s| s.dns_allowed_hosts.as_ref())),
+            allowed_hosts: hosts(system.and_then(|s| s.allowed_hosts.as_ref())),
+            require_sha256: system.and_then(|s| s.require_sha256).unwrap_or(true),
         }
     }
+}
+
+/// The system-only keys that `file` sets.
+fn system_only_keys(file: &ConfigFile) -> impl Iterator<Item = &'static str> {
+    let set = [
+        file.allow_http.is_some(),
+        file.dns_allowed_hosts.is_some(),
+        file.allowed_hosts.is_some(),
+        file.require_sha256.is_some(),
+    ];
+    SYSTEM_ONLY
+        .iter()
+        .zip(set)
+        .filter_map(|(key, set)| set.then_some(*key))
 }
 
 /// One config file: its layer, and the file itself for the keys only some
@@ -270,14 +310,9 @@ impl Settings {
         let (user_layer, system_layer) = (layer_of(user), layer_of(system));
         let mut ignored = Vec::new();
         if let Some(FileLayer { file, origin, .. }) = user {
-            if file.allow_http.is_some() {
+            for key in system_only_keys(file) {
                 ignored.push(format!(
-                    "`allow-http` in {origin}: honoured only in the system config"
-                ));
-            }
-            if file.dns_allowed_hosts.is_some() {
-                ignored.push(format!(
-                    "`dns-allowed-hosts` in {origin}: honoured only in the system config"
+                    "`{key}` in {origin}: honoured only in the system config"
                 ));
             }
         }
@@ -371,15 +406,23 @@ mod tests {
 
     #[test]
     fn user_file_cannot_loosen_trust() {
-        let user = file("allow-http = true\ndns-allowed-hosts = [\"evil.example\"]\n");
+        let user = file(
+            "allow-http = true\ndns-allowed-hosts = [\"evil.example\"]\n\
+             allowed-hosts = [\"evil.example\"]\nrequire-sha256 = false\n",
+        );
         let settings = Settings::resolve(
             Layer::default(),
             Some(&FileLayer::new(user, Origin::User("u".into()))),
             None,
         );
         assert_eq!(settings.trust, Trust::default());
-        assert_eq!(settings.ignored.len(), 2);
-        let system = file("allow-http = true\ndns-allowed-hosts = [\"Mirror.Other.Example.\"]\n");
+        assert!(settings.trust.require_sha256);
+        assert_eq!(settings.ignored.len(), 4);
+        assert!(settings.ignored[3].starts_with("`require-sha256` in user config u"));
+        let system = file(
+            "allow-http = true\ndns-allowed-hosts = [\"Mirror.Other.Example.\"]\n\
+             allowed-hosts = [\"CDN.example\"]\nrequire-sha256 = false\n",
+        );
         let settings = Settings::resolve(
             Layer::default(),
             None,
@@ -390,6 +433,8 @@ mod tests {
             settings.trust.dns_allowed_hosts,
             vec!["mirror.other.example"]
         );
+        assert_eq!(settings.trust.allowed_hosts, vec!["cdn.example"]);
+        assert!(!settings.trust.require_sha256);
     }
 
     #[test]

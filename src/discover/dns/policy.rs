@@ -96,6 +96,7 @@ mod tests {
         Trust {
             allow_http,
             dns_allowed_hosts: hosts.iter().map(|h| h.to_string()).collect(),
+            ..Trust::default()
         }
     }
 
