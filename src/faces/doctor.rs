@@ -62,7 +62,15 @@ struct MetadataLine {
     age_seconds: Option<u64>,
     ttl_seconds: u64,
     etag: Option<String>,
+    dropped: Option<DroppedLine>,
     last_error: Option<String>,
+}
+
+/// The entries of the document left out of the copy, and the first reasons.
+#[derive(Serialize)]
+struct DroppedLine {
+    count: u64,
+    first: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -232,6 +240,15 @@ fn build(p: &Run) -> Report {
             age_seconds: copy.map(|c| c.state.age(now).as_secs()),
             ttl_seconds: request.ttl.as_secs(),
             etag: copy.and_then(|c| c.state.etag.clone()),
+            dropped: copy.map(|c| DroppedLine {
+                count: c.state.dropped,
+                first: c
+                    .state
+                    .dropped_first
+                    .iter()
+                    .map(|d| redact::text(d))
+                    .collect(),
+            }),
             last_error: error.map(|e| redact::text(&e)),
         }
     });
@@ -342,6 +359,16 @@ fn render(r: &Report) -> String {
         }
         if let Some(etag) = &m.etag {
             let _ = writeln!(o, "  validator          {etag}");
+        }
+        if let Some(dropped) = m.dropped.as_ref().filter(|d| d.count > 0) {
+            let _ = writeln!(
+                o,
+                "  dropped            {} entries not handed to uv, the first:",
+                dropped.count
+            );
+            for first in &dropped.first {
+                let _ = writeln!(o, "                     - {first}");
+            }
         }
         if let Some(err) = &m.last_error {
             let _ = writeln!(o, "  last error         {err}");

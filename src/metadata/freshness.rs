@@ -12,7 +12,8 @@ use std::time::Duration;
 use url::Url;
 
 use super::fetch::{self, Fetched, Validators};
-use super::schema::{self, Rewrite};
+use super::rules::{Policy, Rewrite};
+use super::schema;
 use super::store::State;
 use crate::cache::{Cache, MetadataFiles};
 use crate::fsutil::{self, FileStamp};
@@ -29,6 +30,8 @@ pub struct Request {
     pub sources: Vec<Url>,
     /// How URLs are handed to uv.
     pub rewrite: Rewrite,
+    /// What the entries handed to uv must satisfy.
+    pub policy: Policy,
     /// How long a copy counts as fresh.
     pub ttl: Duration,
     /// Time limit of one request.
@@ -38,12 +41,15 @@ pub struct Request {
 }
 
 impl Request {
-    /// The cache identity: every source and the rewrite policy.
+    /// The cache identity: every source and every rule that changes what
+    /// uv gets.
     pub fn identity(&self) -> String {
-        let mut identity = String::from(self.rewrite.tag());
+        let mut identity = self.rewrite.identity();
+        identity.push_str(&self.policy.identity());
         for source in &self.sources {
-            identity.push('\n');
+            identity.push_str("source ");
             identity.push_str(source.as_str());
+            identity.push('\n');
         }
         identity
     }
@@ -328,8 +334,11 @@ fn fetch_one(
             )),
         },
         Fetched::Body { body, validators } => {
-            let validated =
-                schema::validate(&body, source, &request.rewrite).map_err(|e| e.to_string())?;
+            let validated = schema::validate(&body, source, &request.rewrite, &request.policy)
+                .map_err(|e| e.to_string())?;
+            // The copy is all that is needed from here on: a large body
+            // need not stay in memory while it is written.
+            drop(body);
             let etag = if source.scheme() == "file" {
                 file_validator(source)
             } else {
@@ -340,6 +349,8 @@ fn fetch_one(
                 fetched: now,
                 size: validated.json.len() as u64,
                 entries: validated.entries as u64,
+                dropped: validated.dropped.count,
+                dropped_first: validated.dropped.first,
                 etag,
                 last_modified: validators.last_modified,
                 failed: 0,
@@ -390,6 +401,7 @@ mod tests {
             // Nothing listens there; the tests below must not get that far.
             sources: vec![Url::parse("http://127.0.0.1:9/uv/download-metadata.json").unwrap()],
             rewrite: Rewrite::default(),
+            policy: Policy::default(),
             ttl: Duration::from_secs(600),
             timeout: Duration::from_secs(5),
             force,

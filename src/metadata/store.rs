@@ -1,5 +1,6 @@
 //! What the cache knows about one metadata copy: where it came from, when it
-//! was last confirmed, its validators and the last failure. A small record
+//! was last confirmed, its validators, the entries left out of it and the
+//! last failure. A small record
 //! beside the JSON, read on every call that checks freshness, so no JSON is
 //! parsed to decide whether the copy is good.
 
@@ -9,7 +10,8 @@ use std::time::Duration;
 use crate::fsutil::record;
 
 const KIND: &str = "state";
-const VERSION: &str = "2";
+// 3: the dropped entries (`dropped`, `dropped-entry`).
+const VERSION: &str = "3";
 
 /// Freshness and validators of one cached document.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -22,6 +24,10 @@ pub struct State {
     pub size: u64,
     /// How many entries the cached copy lists.
     pub entries: u64,
+    /// How many entries of the document were left out of the copy.
+    pub dropped: u64,
+    /// The first few of them, each `` `key`: reason ``.
+    pub dropped_first: Vec<String>,
     /// ETag of the response it came from (for a `file` source: its stamp).
     pub etag: Option<String>,
     /// Last-Modified of the response it came from.
@@ -43,6 +49,8 @@ impl State {
                     "fetched" => state.fetched = value.parse().ok()?,
                     "size" => state.size = value.parse().ok()?,
                     "entries" => state.entries = value.parse().ok()?,
+                    "dropped" => state.dropped = value.parse().ok()?,
+                    "dropped-entry" => state.dropped_first.push(value.into_owned()),
                     "etag" => state.etag = Some(value.into_owned()),
                     "last-modified" => state.last_modified = Some(value.into_owned()),
                     "failed" => state.failed = value.parse().ok()?,
@@ -62,10 +70,14 @@ impl State {
             .push("fetched", self.fetched)
             .push("size", self.size)
             .push("entries", self.entries)
+            .push("dropped", self.dropped)
             .push("failed", self.failed)
             .push_some("etag", self.etag.as_ref())
             .push_some("last-modified", self.last_modified.as_ref())
             .push_some("error", self.error.as_ref());
+        for drop in &self.dropped_first {
+            record.push("dropped-entry", drop);
+        }
         record.write(path)
     }
 
@@ -91,6 +103,8 @@ mod tests {
             fetched: 1_700_000_000,
             size: 1234,
             entries: 7,
+            dropped: 2,
+            dropped_first: vec!["`a`: no sha256".into(), "`b`: url x".into()],
             etag: Some("\"abc\"".into()),
             last_modified: Some("Tue, 24 Nov 2026 10:00:00 GMT".into()),
             failed: 0,
