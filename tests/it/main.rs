@@ -13,6 +13,7 @@ mod cache_faults;
 mod concurrency;
 mod dns;
 mod dns_lookup;
+mod entry_policy;
 // Linux only: its bare server relies on how Linux treats a full listen queue.
 #[cfg(target_os = "linux")]
 mod faults;
