@@ -98,6 +98,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--only", help="measure one document only")
     args = ap.parse_args()
+    if not os.access(TIME, os.X_OK):
+        sys.exit(f"{TIME} is missing: install GNU time (Debian: apt-get install time)")
     shim = os.path.abspath(args.binary) if args.binary else build()
     up = upstream()
     docs = {"upstream": lambda: up, "entries-64MiB": lambda: entries_64(up), "array-64MiB": lambda: array_64(up)}
