@@ -17,9 +17,9 @@ use url::Url;
 
 use crate::discover::uv_toml::UvOwn;
 use crate::env_vars::{EnvVars, Lookup};
-use crate::metadata::schema::Rewrite;
+use crate::metadata::rules::{Policy, Rewrite, Scope};
 use crate::metadata::tls::Trust;
-use crate::settings::{MetadataSource, Mirror, Settings, Sourced};
+use crate::settings::{MetadataSource, Mirror, Origin, Settings, Sourced};
 
 /// How uv is pointed at the mirror.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -97,6 +97,8 @@ pub struct MetadataFetch {
     pub sources: Vec<Url>,
     /// How its URLs are handed to uv.
     pub rewrite: Rewrite,
+    /// What its entries must satisfy to be handed to uv.
+    pub policy: Policy,
 }
 
 /// The decision.
@@ -173,13 +175,26 @@ fn metadata_fetch(facts: &Facts, mirror: &Sourced<Mirror>) -> Option<MetadataFet
     if !facts.reads_json_url || (facts.env)(EnvVars::UV_PYTHON_DOWNLOADS_JSON_URL).is_some() {
         return None;
     }
+    let pypy_mirror = facts.settings.layer.pypy_mirror.as_ref();
+    let trust = &facts.settings.trust;
     Some(MetadataFetch {
         sources: sources.clone(),
         rewrite: Rewrite {
             bases: mirror.value.bases.clone(),
+            pypy_mirror: pypy_mirror.and_then(|p| crate::urls::parse_fetchable(&p.value).ok()),
             cpython_upstream: facts.uv_own.python_install_mirror.is_some(),
-            pypy_upstream: facts.uv_own.pypy_install_mirror.is_some()
-                || facts.settings.layer.pypy_mirror.is_some(),
+            pypy_upstream: facts.uv_own.pypy_install_mirror.is_some() || pypy_mirror.is_some(),
+        },
+        policy: Policy {
+            // The admin's own static file is as trusted as the system
+            // config beside it: its URLs stay as written. Whatever came
+            // from elsewhere stays on the mirror.
+            scope: match mirror.origin {
+                Origin::StaticFile(_) => Scope::Anywhere,
+                _ => Scope::Mirror,
+            },
+            allowed_hosts: trust.allowed_hosts.clone(),
+            require_sha256: trust.require_sha256,
         },
     })
 }

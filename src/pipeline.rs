@@ -104,6 +104,7 @@ pub fn run(env: Lookup, depth: Depth, fetching: Fetching) -> Run {
     let request = decision.fetch.as_ref().map(|fetch| Request {
         sources: fetch.sources.clone(),
         rewrite: fetch.rewrite.clone(),
+        policy: fetch.policy.clone(),
         ttl: discovery.settings.ttl.value,
         budget,
         force: fetching == Fetching::Force,

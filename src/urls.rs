@@ -1,5 +1,6 @@
 //! URL rules shared by config, discovery and metadata: which schemes the
-//! shim fetches, how a mirror base names its metadata file.
+//! shim fetches, how a mirror base names its metadata file, the upstream
+//! prefixes of uv's own download list.
 
 use url::Url;
 
@@ -10,8 +11,18 @@ pub const METADATA_FILE: &str = "download-metadata.json";
 pub const UPSTREAM_CPYTHON: &str =
     "https://github.com/astral-sh/python-build-standalone/releases/download/";
 
+/// The same CPython releases on Astral's own release host; newer upstream lists use it.
+pub const UPSTREAM_CPYTHON_ASTRAL: &str =
+    "https://releases.astral.sh/github/python-build-standalone/releases/download/";
+
 /// The prefix of PyPy downloads in uv's built-in list; `UV_PYPY_INSTALL_MIRROR` replaces it.
 pub const UPSTREAM_PYPY: &str = "https://downloads.python.org/pypy/";
+
+/// The prefix of GraalPy downloads in uv's list, followed by `<release tag>/<file>`.
+pub const UPSTREAM_GRAALPY: &str = "https://github.com/oracle/graalpython/releases/download/";
+
+/// The prefix of Pyodide downloads in uv's list, followed by `<release tag>/<file>`.
+pub const UPSTREAM_PYODIDE: &str = "https://github.com/pyodide/pyodide/releases/download/";
 
 /// Parses a URL the shim can fetch: `http`, `https` or `file`. An absolute
 /// path is taken as a `file` URL.

@@ -143,8 +143,12 @@ fn refresh(env: Lookup) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     };
     let show = |copy: &CachedCopy| {
+        let dropped = match copy.state.dropped {
+            0 => String::new(),
+            n => format!(" ({n} dropped: see `uv-shim doctor`)"),
+        };
         crate::redact::text(&format!(
-            "{} entries from {} -> {}",
+            "{} entries{dropped} from {} -> {}",
             copy.state.entries,
             copy.state.source,
             copy.json.display()

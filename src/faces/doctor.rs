@@ -77,7 +77,15 @@ struct MetadataLine {
     etag: Option<String>,
     /// Which roots vouched for the mirror's certificate on the last fetch.
     certificate: Option<&'static str>,
+    dropped: Option<DroppedLine>,
     last_error: Option<String>,
+}
+
+/// The entries of the document left out of the copy, and the first reasons.
+#[derive(Serialize)]
+struct DroppedLine {
+    count: u64,
+    first: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -237,6 +245,18 @@ fn build(p: &Run, proxies: &Proxies) -> Report {
             origin: "system config only".into(),
         });
     }
+    if !s.trust.allowed_hosts.is_empty() {
+        settings.push(SettingLine {
+            key: "allowed-hosts",
+            value: s.trust.allowed_hosts.join(", "),
+            origin: "system config only".into(),
+        });
+    }
+    settings.push(SettingLine {
+        key: "require-sha256",
+        value: s.trust.require_sha256.to_string(),
+        origin: "system config only".into(),
+    });
 
     let metadata = p.request.as_ref().map(|request| {
         let now = crate::fsutil::now_secs();
@@ -272,6 +292,15 @@ fn build(p: &Run, proxies: &Proxies) -> Report {
             ttl_seconds: request.ttl.as_secs(),
             etag: copy.and_then(|c| c.state.etag.as_deref().map(redact::text)),
             certificate: copy.and_then(|c| c.state.tls).map(|t| t.describe()),
+            dropped: copy.map(|c| DroppedLine {
+                count: c.state.dropped,
+                first: c
+                    .state
+                    .dropped_first
+                    .iter()
+                    .map(|d| redact::text(d))
+                    .collect(),
+            }),
             last_error: error.map(|e| redact::text(&e)),
         }
     });
@@ -435,6 +464,16 @@ fn render(r: &Report) -> String {
         }
         if let Some(certificate) = m.certificate {
             let _ = writeln!(o, "  certificate        {certificate}");
+        }
+        if let Some(dropped) = m.dropped.as_ref().filter(|d| d.count > 0) {
+            let _ = writeln!(
+                o,
+                "  dropped            {} entries not handed to uv, the first:",
+                dropped.count
+            );
+            for first in &dropped.first {
+                let _ = writeln!(o, "                     - {first}");
+            }
         }
         if let Some(err) = &m.last_error {
             let _ = writeln!(o, "  last error         {err}");

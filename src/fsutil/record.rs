@@ -3,7 +3,7 @@
 //! the mirror's manifest): a version line, then `key value` lines.
 //!
 //! ```text
-//! uv-shim-state 3
+//! uv-shim-state 5
 //! source https://mirror.corp.example/uv/download-metadata.json
 //! fetched 1700000000
 //! error connection refused\nafter 2 s

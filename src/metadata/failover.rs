@@ -15,7 +15,8 @@ use url::Url;
 use super::fetch::{self, Access, Fetched, Validators};
 use super::integrity;
 use super::netrc::Auth;
-use super::schema::{self, Rewrite};
+use super::rules::{Policy, Rewrite};
+use super::schema;
 use super::store::State;
 use super::tls::{Probe, Trust};
 use crate::budget::{Attempt, Budget};
@@ -37,6 +38,8 @@ pub struct Sources<'a> {
     pub urls: &'a [Url],
     /// How URLs are handed to uv.
     pub rewrite: &'a Rewrite,
+    /// Where entries may point.
+    pub policy: &'a Policy,
     /// The call's time budget.
     pub budget: &'a Budget,
     /// Credentials from the netrc, sent as uv sends them.
@@ -159,8 +162,11 @@ fn fetch_one(
             )),
         },
         Fetched::Body { body, validators } => {
-            let validated =
-                schema::validate(&body, source, sources.rewrite).map_err(|e| e.to_string())?;
+            let validated = schema::validate(&body, source, sources.rewrite, sources.policy)
+                .map_err(|e| e.to_string())?;
+            // The copy is all that is needed from here on: a large body
+            // need not stay in memory while it is written.
+            drop(body);
             let etag = if source.scheme() == "file" {
                 file_validator(source)
             } else {
@@ -172,6 +178,8 @@ fn fetch_one(
                 size: validated.json.len() as u64,
                 sha256: Some(integrity::sha256(&validated.json)),
                 entries: validated.entries as u64,
+                dropped: validated.dropped.count,
+                dropped_first: validated.dropped.first,
                 etag,
                 last_modified: validators.last_modified,
                 failed: 0,
@@ -270,6 +278,7 @@ mod tests {
         let sources = Sources {
             urls: &urls,
             rewrite: &Rewrite::default(),
+            policy: &Policy::default(),
             budget: &budget,
             auth: &Auth::none(),
             cert_file: false,

@@ -16,7 +16,7 @@ use url::Url;
 use super::failover::{self, Got, Sources, file_validator};
 use super::integrity;
 use super::netrc::Auth;
-use super::schema::Rewrite;
+use super::rules::{Policy, Rewrite};
 use super::store::State;
 use crate::budget::Budget;
 use crate::cache::{Cache, MetadataFiles};
@@ -34,6 +34,8 @@ pub struct Request {
     pub sources: Vec<Url>,
     /// How URLs are handed to uv.
     pub rewrite: Rewrite,
+    /// What the entries handed to uv must satisfy.
+    pub policy: Policy,
     /// How long a copy counts as fresh.
     pub ttl: Duration,
     /// The call's time budget for all network work.
@@ -47,12 +49,15 @@ pub struct Request {
 }
 
 impl Request {
-    /// The cache identity: every source and the rewrite policy.
+    /// The cache identity: every source and every rule that changes what
+    /// uv gets.
     pub fn identity(&self) -> String {
-        let mut identity = String::from(self.rewrite.tag());
+        let mut identity = self.rewrite.identity();
+        identity.push_str(&self.policy.identity());
         for source in &self.sources {
-            identity.push('\n');
+            identity.push_str("source ");
             identity.push_str(source.as_str());
+            identity.push('\n');
         }
         identity
     }
@@ -293,6 +298,7 @@ fn fetch_sources(entry: &MetadataFiles, request: &Request, seen: &Seen) -> Fresh
     let sources = Sources {
         urls: &request.sources,
         rewrite: &request.rewrite,
+        policy: &request.policy,
         budget: &request.budget,
         auth: &auth,
         cert_file: request.cert_file,
@@ -363,6 +369,7 @@ mod tests {
             // Nothing listens there; the tests below must not get that far.
             sources: vec![Url::parse("http://127.0.0.1:9/uv/download-metadata.json").unwrap()],
             rewrite: Rewrite::default(),
+            policy: Policy::default(),
             ttl: Duration::from_secs(600),
             budget: Budget::new(Duration::from_secs(5)),
             force,

@@ -1,74 +1,23 @@
-//! uv's Python download metadata (`download-metadata.json`): the schema,
-//! entry-by-entry validation, and the rewriting of URLs before uv sees them.
+//! Validating a metadata document for uv, one entry at a time: each entry
+//! is read and checked the way uv reads it ([`fields`](super::fields)), its
+//! URL resolved against the metadata URL, rewritten from upstream and kept
+//! on the mirror ([`policy`](super::policy)), and written out for uv with
+//! every other field as it came. Memory stays a small multiple of the body
+//! ([`document`](super::document)).
 //!
-//! The field set follows uv's own reader: `name`, `arch.family`, `os`,
-//! `libc`, `major`, `minor`, `patch`, `url`, optional `arch.variant`,
-//! `prerelease`, `sha256`, `variant`, `build`. Unknown fields pass through
-//! untouched, so a newer upstream format keeps working.
+//! A structure error refuses the document; an entry that may not be handed
+//! to uv is dropped with its reason, and a document that loses every entry
+//! is refused too.
 
-use serde_json::{Map, Value};
 use url::Url;
 
-use crate::urls::{UPSTREAM_CPYTHON, UPSTREAM_PYPY, as_base};
+use super::document::{self, WalkError};
+use super::fields::{self, Problem};
+use super::policy::{DropReason, Places, is_network_path};
+use super::rules::{Policy, Rewrite};
 
-/// Implementations uv can install.
-const NAMES: &[&str] = &["cpython", "pypy", "graalpy", "pyodide"];
-
-/// Operating systems as uv's metadata spells them.
-const OSES: &[&str] = &[
-    "linux",
-    "darwin",
-    "windows",
-    "freebsd",
-    "netbsd",
-    "openbsd",
-    "dragonfly",
-    "illumos",
-    "solaris",
-    "android",
-    "ios",
-    "emscripten",
-    "wasi",
-    "haiku",
-];
-
-/// Architecture families as uv's metadata spells them.
-const ARCHES: &[&str] = &[
-    "x86_64",
-    "aarch64",
-    "i686",
-    "i386",
-    "armv7",
-    "armv6",
-    "armv5te",
-    "arm",
-    "s390x",
-    "powerpc64le",
-    "powerpc64",
-    "powerpc",
-    "riscv64gc",
-    "riscv64",
-    "loongarch64",
-    "wasm32",
-    "wasm64",
-    "mips",
-    "mipsel",
-    "mips64",
-    "mips64el",
-    "sparc64",
-    "x86",
-];
-
-/// C libraries as uv's metadata spells them.
-const LIBCS: &[&str] = &[
-    "gnu",
-    "musl",
-    "none",
-    "gnueabi",
-    "gnueabihf",
-    "musleabi",
-    "musleabihf",
-];
+/// How many reasons for dropped entries are kept (for `doctor`).
+pub const FIRST_DROPS: usize = 5;
 
 /// A metadata document that failed validation.
 #[derive(Debug, thiserror::Error)]
@@ -109,29 +58,45 @@ pub enum MetadataError {
         /// What is wrong with it.
         problem: String,
     },
+    /// The copy for uv does not fit in the memory the process may use
+    /// (a limit such as `ulimit -v`): a failure to remember, not an abort
+    /// that every later call would repeat.
+    #[error(
+        "{source_name}: no memory for a {} MiB copy (is a memory limit such as `ulimit -v` set too low?)",
+        .size >> 20
+    )]
+    NoMemory {
+        /// Where the body came from.
+        source_name: String,
+        /// The size asked for.
+        size: usize,
+    },
+    /// Every entry was dropped: nothing is left to hand to uv.
+    #[error("{source_name}: none of its {count} entries may be handed to uv; the first: {first}")]
+    AllDropped {
+        /// Where the body came from.
+        source_name: String,
+        /// How many entries it had.
+        count: u64,
+        /// The first one dropped and why.
+        first: String,
+    },
 }
 
-/// How entry URLs are handed to uv.
+/// The entries left out of the copy handed to uv.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Rewrite {
-    /// Mirror bases; URLs under them are the ones that may be turned back to upstream.
-    pub bases: Vec<Url>,
-    /// uv itself applies a CPython mirror (from its own config or the user's
-    /// variable): CPython URLs under a base get the upstream prefix back, so
-    /// uv's prefix replacement still works.
-    pub cpython_upstream: bool,
-    /// Likewise for PyPy, under `<base>/pypy/`.
-    pub pypy_upstream: bool,
+pub struct Drops {
+    /// How many.
+    pub count: u64,
+    /// The first few ([`FIRST_DROPS`]), each `` `key`: reason ``.
+    pub first: Vec<String>,
 }
 
-impl Rewrite {
-    /// A short tag naming the policy, part of the cache key.
-    pub fn tag(&self) -> &'static str {
-        match (self.cpython_upstream, self.pypy_upstream) {
-            (false, false) => "mirror",
-            (true, false) => "upstream-cpython",
-            (false, true) => "upstream-pypy",
-            (true, true) => "upstream-all",
+impl Drops {
+    fn add(&mut self, key: &str, reason: &DropReason) {
+        self.count += 1;
+        if self.first.len() < FIRST_DROPS {
+            self.first.push(format!("`{key}`: {reason}"));
         }
     }
 }
@@ -143,227 +108,126 @@ pub struct Validated {
     pub json: Vec<u8>,
     /// How many entries it has.
     pub entries: usize,
+    /// The entries left out.
+    pub dropped: Drops,
 }
 
-/// Validates `body` fetched from `source`, resolves relative URLs against it
-/// and applies `rewrite`.
-pub fn validate(body: &[u8], source: &Url, rewrite: &Rewrite) -> Result<Validated, MetadataError> {
+/// Validates `body` fetched from `source`: resolves relative URLs against
+/// it, rewrites upstream URLs into the mirror, drops the entries `policy`
+/// refuses, and hands URLs over as `rewrite` says.
+pub fn validate(
+    body: &[u8],
+    source: &Url,
+    rewrite: &Rewrite,
+    policy: &Policy,
+) -> Result<Validated, MetadataError> {
     let source_name = crate::redact::url(source.as_str());
-    let value: Value = serde_json::from_slice(body).map_err(|err| MetadataError::NotJson {
-        source_name: source_name.clone(),
-        detail: err.to_string(),
-    })?;
-    let Value::Object(mut entries) = value else {
-        return Err(MetadataError::WrongShape {
-            source_name,
-            found: kind_of(&value),
-        });
-    };
-    if entries.is_empty() {
-        return Err(MetadataError::Empty { source_name });
+    let places = Places::new(rewrite, policy, source);
+    // The copy is about the size of the body; reserving it up front avoids
+    // growing (and briefly doubling) a large buffer.
+    let size = body.len() + body.len() / 8 + 2;
+    let mut json = Vec::new();
+    if json.try_reserve_exact(size).is_err() {
+        return Err(MetadataError::NoMemory { source_name, size });
     }
-    for (key, entry) in entries.iter_mut() {
-        check_entry(key, entry, source, rewrite).map_err(|(field, problem)| {
-            MetadataError::Entry {
-                source_name: source_name.clone(),
-                key: key.clone(),
+    json.push(b'{');
+    let mut entries = 0;
+    let mut dropped = Drops::default();
+    let walked = document::for_each_entry(body, |key, raw| {
+        let entry = fields::read(&key, raw).map_err(|p| (key.clone(), p))?;
+        match place(&entry, source, &places).map_err(|p| (key.clone(), p))? {
+            Ok(url) => {
+                if entries > 0 {
+                    json.push(b',');
+                }
+                let handed = places.hand_over(&entry.name, url);
+                fields::write(&mut json, &key, raw, &handed);
+                entries += 1;
+            }
+            Err(reason) => {
+                crate::log::debug(|| format!("dropped entry `{key}`: {reason}"));
+                dropped.add(&key, &reason);
+            }
+        }
+        Ok::<(), (String, Problem)>(())
+    });
+    json.push(b'}');
+    let count = match walked {
+        Ok(count) => count,
+        Err(WalkError::NotJson(detail)) => {
+            return Err(MetadataError::NotJson {
+                source_name,
+                detail,
+            });
+        }
+        Err(WalkError::WrongShape(found)) => {
+            return Err(MetadataError::WrongShape { source_name, found });
+        }
+        Err(WalkError::Refused((key, Problem { field, problem }))) => {
+            return Err(MetadataError::Entry {
+                source_name,
+                key,
                 field,
                 problem,
-            }
-        })?;
+            });
+        }
+    };
+    if count == 0 {
+        return Err(MetadataError::Empty { source_name });
     }
-    let count = entries.len();
-    let json = serde_json::to_vec(&Value::Object(entries)).expect("a JSON value always serialises");
+    if entries == 0 {
+        let more = match dropped.count {
+            1 => String::new(),
+            n => format!(" (and {} more)", n - 1),
+        };
+        return Err(MetadataError::AllDropped {
+            source_name,
+            count: dropped.count,
+            first: format!("{}{more}", dropped.first[0]),
+        });
+    }
     Ok(Validated {
         json,
-        entries: count,
+        entries,
+        dropped,
     })
 }
 
-fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-type Problem = (String, String);
-
-fn problem(field: &str, what: impl Into<String>) -> Problem {
-    (field.to_string(), what.into())
-}
-
-fn one_of<'a>(
-    entry: &'a Map<String, Value>,
-    field: &str,
-    allowed: &[&str],
-) -> Result<&'a str, Problem> {
-    let value = required_str(entry, field)?;
-    if allowed.contains(&value) {
-        Ok(value)
-    } else {
-        Err(problem(
-            field,
-            format!(
-                "has unknown value `{value}` (expected one of: {})",
-                allowed.join(", ")
-            ),
-        ))
-    }
-}
-
-fn required_str<'a>(entry: &'a Map<String, Value>, field: &str) -> Result<&'a str, Problem> {
-    match entry.get(field) {
-        Some(Value::String(s)) => Ok(s),
-        Some(other) => Err(problem(
-            field,
-            format!("must be a string, found {}", kind_of(other)),
-        )),
-        None => Err(problem(field, "is missing")),
-    }
-}
-
-fn optional_str<'a>(
-    entry: &'a Map<String, Value>,
-    field: &str,
-) -> Result<Option<&'a str>, Problem> {
-    match entry.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(other) => Err(problem(
-            field,
-            format!("must be a string or null, found {}", kind_of(other)),
-        )),
-    }
-}
-
-fn small_number(entry: &Map<String, Value>, field: &str) -> Result<(), Problem> {
-    match entry.get(field) {
-        Some(Value::Number(n)) if n.as_u64().is_some_and(|n| n <= u64::from(u8::MAX)) => Ok(()),
-        Some(other) => Err(problem(
-            field,
-            format!("must be a whole number from 0 to 255, found {other}"),
-        )),
-        None => Err(problem(field, "is missing")),
-    }
-}
-
-fn token(field: &str, value: &str) -> Result<(), Problem> {
-    if !value.is_empty()
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '_' | '.'))
-    {
-        Ok(())
-    } else {
-        Err(problem(field, format!("has an invalid value `{value}`")))
-    }
-}
-
-fn check_entry(
-    key: &str,
-    entry: &mut Value,
+/// The mirror form of the entry's URL, or why the entry is dropped; a URL
+/// that cannot be used at all is a problem of the document.
+fn place(
+    entry: &fields::Entry,
     source: &Url,
-    rewrite: &Rewrite,
-) -> Result<(), Problem> {
-    let Value::Object(entry) = entry else {
-        return Err(problem(
-            "(entry)",
-            format!("must be an object, found {}", kind_of(entry)),
-        ));
-    };
-    if key.trim().is_empty() {
-        return Err(problem("(key)", "is empty"));
+    places: &Places,
+) -> Result<Result<Url, DropReason>, Problem> {
+    let raw = entry.url.as_str();
+    let shown = || crate::redact::url(raw);
+    if places.confined() && is_network_path(raw) {
+        return Ok(Err(DropReason::NetworkPath(shown())));
     }
-    let name = one_of(entry, "name", NAMES)?.to_string();
-    match entry.get("arch") {
-        Some(Value::Object(arch)) => {
-            one_of(arch, "family", ARCHES).map_err(|(f, p)| (format!("arch.{f}"), p))?;
-            if let Some(variant) =
-                optional_str(arch, "variant").map_err(|(f, p)| (format!("arch.{f}"), p))?
-            {
-                token("arch.variant", variant)?;
-            }
-        }
-        Some(other) => {
-            return Err(problem(
-                "arch",
-                format!("must be an object, found {}", kind_of(other)),
-            ));
-        }
-        None => return Err(problem("arch", "is missing")),
-    }
-    one_of(entry, "os", OSES)?;
-    one_of(entry, "libc", LIBCS)?;
-    for field in ["major", "minor", "patch"] {
-        small_number(entry, field)?;
-    }
-    if let Some(pre) = optional_str(entry, "prerelease")?
-        && !pre.is_empty()
-    {
-        token("prerelease", pre)?;
-    }
-    for field in ["variant", "build"] {
-        if let Some(value) = optional_str(entry, field)? {
-            token(field, value)?;
-        }
-    }
-    if let Some(sha) = optional_str(entry, "sha256")?
-        && !(sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit()))
-    {
-        return Err(problem(
-            "sha256",
-            format!("must be 64 hex digits, found `{sha}`"),
-        ));
-    }
-    let raw_url = required_str(entry, "url")?;
-    if raw_url.trim().is_empty() {
-        return Err(problem("url", "is empty"));
-    }
-    let resolved = source.join(raw_url).map_err(|err| {
-        problem(
-            "url",
-            format!(
-                "`{}` cannot be resolved: {err}",
-                crate::redact::url(raw_url)
-            ),
-        )
+    let resolved = source.join(raw).map_err(|err| Problem {
+        field: "url".into(),
+        problem: format!("`{}` cannot be resolved: {err}", shown()),
     })?;
     if !matches!(resolved.scheme(), "http" | "https" | "file") {
-        return Err(problem(
-            "url",
-            format!("scheme `{}` is not supported", resolved.scheme()),
-        ));
+        return Err(Problem {
+            field: "url".into(),
+            problem: format!("scheme `{}` is not supported", resolved.scheme()),
+        });
     }
-    let handed = hand_over(&name, resolved, rewrite);
-    entry.insert("url".into(), Value::String(handed));
-    Ok(())
-}
-
-/// The URL uv gets for one entry.
-fn hand_over(name: &str, resolved: Url, rewrite: &Rewrite) -> String {
-    let text = resolved.as_str();
-    let (upstream, sub) = match name {
-        "cpython" if rewrite.cpython_upstream => (UPSTREAM_CPYTHON, ""),
-        "pypy" if rewrite.pypy_upstream => (UPSTREAM_PYPY, "pypy/"),
-        _ => return resolved.into(),
-    };
-    for base in &rewrite.bases {
-        let prefix = format!("{}{sub}", as_base(base));
-        if let Some(rest) = text.strip_prefix(&prefix) {
-            return format!("{upstream}{rest}");
-        }
+    let placed = places.place(resolved);
+    if placed.is_ok() && places.require_sha256() && entry.sha256.is_none() {
+        return Ok(Err(DropReason::NoSha256));
     }
-    resolved.into()
+    Ok(placed)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{Map, Value};
+
+    use crate::urls::UPSTREAM_CPYTHON;
 
     fn entry(url: &str) -> Value {
         serde_json::json!({
@@ -392,6 +256,17 @@ mod tests {
         Url::parse("https://m.example/uv/download-metadata.json").unwrap()
     }
 
+    fn mirror() -> Rewrite {
+        Rewrite {
+            bases: vec![Url::parse("https://m.example/uv/").unwrap()],
+            ..Rewrite::default()
+        }
+    }
+
+    fn check(body: &[u8]) -> Result<Validated, MetadataError> {
+        validate(body, &src(), &mirror(), &Policy::default())
+    }
+
     fn urls_of(validated: &Validated) -> Vec<String> {
         let value: Value = serde_json::from_slice(&validated.json).unwrap();
         value
@@ -405,7 +280,7 @@ mod tests {
     #[test]
     fn resolves_relative_urls() {
         let body = doc(&[("k", entry("20250101/cpython-3.12.8%2B20250101-x.tar.gz"))]);
-        let v = validate(&body, &src(), &Rewrite::default()).unwrap();
+        let v = check(&body).unwrap();
         assert_eq!(v.entries, 1);
         assert_eq!(
             urls_of(&v),
@@ -417,11 +292,10 @@ mod tests {
     fn upstream_rewrite_restores_prefix() {
         let body = doc(&[("k", entry("20250101/f.tar.gz"))]);
         let rewrite = Rewrite {
-            bases: vec![Url::parse("https://m.example/uv").unwrap()],
             cpython_upstream: true,
-            pypy_upstream: false,
+            ..mirror()
         };
-        let v = validate(&body, &src(), &rewrite).unwrap();
+        let v = validate(&body, &src(), &rewrite, &Policy::default()).unwrap();
         assert_eq!(
             urls_of(&v),
             [format!("{UPSTREAM_CPYTHON}20250101/f.tar.gz")]
@@ -433,52 +307,83 @@ mod tests {
         let mut bad = entry("x.tar.gz");
         bad["sha256"] = Value::String("zz".into());
         let body = doc(&[("good", entry("a.tar.gz")), ("bad-one", bad)]);
-        let err = validate(&body, &src(), &Rewrite::default())
-            .unwrap_err()
-            .to_string();
+        let err = check(&body).unwrap_err().to_string();
         assert!(
             err.contains("`bad-one`") && err.contains("`sha256`"),
             "{err}"
         );
-
         let mut bad = entry("x.tar.gz");
-        bad["os"] = Value::String("plan9".into());
-        let err = validate(&doc(&[("k", bad)]), &src(), &Rewrite::default())
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("`os`") && err.contains("plan9"), "{err}");
-
-        let mut bad = entry("x.tar.gz");
-        bad["arch"] = serde_json::json!({"family": 5});
-        let err = validate(&doc(&[("k", bad)]), &src(), &Rewrite::default())
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("`arch.family`"), "{err}");
-
-        let mut bad = entry("x.tar.gz");
-        bad["minor"] = serde_json::json!(300);
-        let err = validate(&doc(&[("k", bad)]), &src(), &Rewrite::default())
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("`minor`"), "{err}");
+        bad["url"] = Value::String("ftp://m.example/uv/x".into());
+        let err = check(&doc(&[("k", bad)])).unwrap_err().to_string();
+        assert!(err.contains("`url`") && err.contains("`ftp`"), "{err}");
     }
 
     #[test]
     fn wrong_shapes_are_named() {
-        let e = validate(b"[1,2]", &src(), &Rewrite::default()).unwrap_err();
+        let e = check(b"[1,2]").unwrap_err();
         assert!(matches!(e, MetadataError::WrongShape { .. }), "{e}");
-        let e = validate(b"{\"a\": ", &src(), &Rewrite::default()).unwrap_err();
+        let e = check(b"{\"a\": ").unwrap_err();
         assert!(matches!(e, MetadataError::NotJson { .. }), "{e}");
-        let e = validate(b"{}", &src(), &Rewrite::default()).unwrap_err();
+        let e = check(b"{}").unwrap_err();
         assert!(matches!(e, MetadataError::Empty { .. }), "{e}");
     }
 
     #[test]
-    fn unknown_fields_pass_through() {
+    fn unknown_fields_pass_through_as_written() {
         let mut e = entry("a.tar.gz");
-        e["future-field"] = Value::Bool(true);
-        let v = validate(&doc(&[("k", e)]), &src(), &Rewrite::default()).unwrap();
-        let out: Value = serde_json::from_slice(&v.json).unwrap();
-        assert_eq!(out["k"]["future-field"], Value::Bool(true));
+        e["future-field"] = serde_json::json!({"n": [1.5, true]});
+        // Written the way no serializer would: it must come out the same.
+        let body = String::from_utf8(doc(&[("k", e)]))
+            .unwrap()
+            .replace("1.5", "1.50");
+        let v = check(body.as_bytes()).unwrap();
+        let text = String::from_utf8(v.json).unwrap();
+        assert!(
+            text.contains(r#""future-field":{"n":[1.50,true]}"#),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn bad_entries_are_dropped_and_counted() {
+        let mut hashless = entry("b.tar.gz");
+        hashless["sha256"] = Value::Null;
+        let body = doc(&[
+            ("good", entry("a.tar.gz")),
+            ("off", entry("https://evil.example/a.tar.gz")),
+            ("unc", entry("\\\\evil.example\\share\\a.tar.gz")),
+            ("slashes", entry("//evil.example/a.tar.gz")),
+            ("file", entry("file:///etc/a.tar.gz")),
+            ("http", entry("http://m.example/uv/a.tar.gz")),
+            ("hashless", hashless.clone()),
+        ]);
+        let v = check(&body).unwrap();
+        assert_eq!(v.entries, 1);
+        assert_eq!(urls_of(&v), ["https://m.example/uv/a.tar.gz"]);
+        assert_eq!(v.dropped.count, 6);
+        assert_eq!(v.dropped.first.len(), FIRST_DROPS);
+        assert!(
+            v.dropped.first[0].starts_with("`off`: url https://evil.example/a.tar.gz lies outside")
+        );
+        assert!(
+            v.dropped.first[1].starts_with("`unc`: url `\\\\evil.example"),
+            "{:?}",
+            v.dropped
+        );
+
+        // Without `require-sha256`, a hash-less entry stays.
+        let lax = Policy {
+            require_sha256: false,
+            ..Policy::default()
+        };
+        let body = doc(&[("hashless", hashless)]);
+        assert_eq!(validate(&body, &src(), &mirror(), &lax).unwrap().entries, 1);
+
+        // Nothing left: the document is a bad answer, naming the first drop.
+        let err = check(&body).unwrap_err().to_string();
+        assert!(
+            err.contains("none of its 1 entries") && err.contains("no sha256"),
+            "{err}"
+        );
     }
 }

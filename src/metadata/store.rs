@@ -1,8 +1,8 @@
 //! What the cache knows about one metadata copy: where it came from, when it
-//! was last confirmed, its sha256, its validators, the last failure and where
-//! the next attempt starts. A small record beside the JSON, read on every
-//! call that checks freshness, so no JSON is parsed to decide whether the
-//! copy is good.
+//! was last confirmed, its sha256, its validators, the entries left out of
+//! it, the last failure and where the next attempt starts. A small record
+//! beside the JSON, read on every call that checks freshness, so no JSON is
+//! parsed to decide whether the copy is good.
 
 use std::path::Path;
 use std::time::Duration;
@@ -14,7 +14,8 @@ const KIND: &str = "state";
 // 3: the copy's sha256 and the failover position (2 had neither; it is
 // read as no state, so the first call after an upgrade fetches once).
 // 4: the `tls` line (which roots vouched for the mirror).
-const VERSION: &str = "4";
+// 5: the dropped entries (`dropped`, `dropped-entry`).
+const VERSION: &str = "5";
 
 /// Freshness and validators of one cached document.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -30,6 +31,10 @@ pub struct State {
     pub sha256: Option<String>,
     /// How many entries the cached copy lists.
     pub entries: u64,
+    /// How many entries of the document were left out of the copy.
+    pub dropped: u64,
+    /// The first few of them, each `` `key`: reason ``.
+    pub dropped_first: Vec<String>,
     /// ETag of the response it came from (for a `file` source: its stamp).
     pub etag: Option<String>,
     /// Last-Modified of the response it came from.
@@ -62,6 +67,8 @@ impl State {
                 "sha256" => state.sha256 = Some(value.into_owned()),
                 "next" => state.next = value.parse().ok()?,
                 "entries" => state.entries = value.parse().ok()?,
+                "dropped" => state.dropped = value.parse().ok()?,
+                "dropped-entry" => state.dropped_first.push(value.into_owned()),
                 "etag" => state.etag = Some(value.into_owned()),
                 "last-modified" => state.last_modified = Some(value.into_owned()),
                 "failed" => state.failed = value.parse().ok()?,
@@ -81,6 +88,7 @@ impl State {
             .push("fetched", self.fetched)
             .push("size", self.size)
             .push("entries", self.entries)
+            .push("dropped", self.dropped)
             .push("failed", self.failed)
             .push("next", self.next)
             .push_some("sha256", self.sha256.as_ref())
@@ -88,6 +96,9 @@ impl State {
             .push_some("last-modified", self.last_modified.as_ref())
             .push_some("error", self.error.as_ref())
             .push_some("tls", self.tls.map(Trust::as_str));
+        for drop in &self.dropped_first {
+            record.push("dropped-entry", drop);
+        }
         record.write(path)
     }
 
@@ -114,6 +125,8 @@ mod tests {
             size: 1234,
             sha256: Some("ab".repeat(32)),
             entries: 7,
+            dropped: 2,
+            dropped_first: vec!["`a`: no sha256".into(), "`b`: url x".into()],
             etag: Some("\"abc\"".into()),
             last_modified: Some("Tue, 24 Nov 2026 10:00:00 GMT".into()),
             failed: 0,

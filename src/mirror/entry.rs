@@ -9,7 +9,9 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use super::layout;
-use crate::metadata::schema::{MetadataError, Rewrite};
+use crate::metadata::document;
+use crate::metadata::rules::{Policy, Rewrite};
+use crate::metadata::schema::{self, MetadataError};
 
 /// A Python version as an entry states it: `major.minor.patch` plus an
 /// optional pre-release tag (`rc2`, `b1`, `a3`).
@@ -111,22 +113,20 @@ pub struct Download {
 }
 
 /// Validates a metadata document with the shim's own rules and parses it,
-/// keeping the document's order. Relative URLs are resolved against `source`.
+/// keeping the document's order. Relative URLs are resolved against
+/// `source`; entries keep their URLs wherever they point (sync and verify
+/// judge those themselves). One entry is parsed at a time.
 pub fn parse_document(body: &[u8], source: &Url) -> Result<Vec<Download>, MetadataError> {
-    let validated = crate::metadata::schema::validate(body, source, &Rewrite::default())?;
-    let value: Value = serde_json::from_slice(&validated.json).expect("validated metadata is JSON");
-    let Value::Object(entries) = value else {
-        unreachable!("validated metadata is an object");
-    };
-    Ok(entries
-        .into_iter()
-        .map(|(key, entry)| {
-            let Value::Object(raw) = entry else {
-                unreachable!("validated entries are objects");
-            };
-            from_validated(key, raw)
-        })
-        .collect())
+    let validated = schema::validate(body, source, &Rewrite::default(), &Policy::anywhere())?;
+    let mut downloads = Vec::with_capacity(validated.entries);
+    let walked = document::for_each_entry(&validated.json, |key, raw| {
+        let entry: Map<String, Value> =
+            serde_json::from_str(raw.get()).expect("validated entries are objects");
+        downloads.push(from_validated(key, entry));
+        Ok::<(), std::convert::Infallible>(())
+    });
+    assert!(walked.is_ok(), "validated metadata is an object of entries");
+    Ok(downloads)
 }
 
 /// Builds a [`Download`] from an entry that passed [`crate::metadata::schema::validate`].

@@ -42,6 +42,10 @@ pub struct ConfigFile {
     /// Whether uv is told to trust the platform's certificate store.
     #[serde(default, deserialize_with = "de_system_certs")]
     pub system_certs: Option<SystemCerts>,
+    /// Hosts besides the mirror's that metadata entries may point at (system file only).
+    pub allowed_hosts: Option<Vec<String>>,
+    /// Drop metadata entries without a sha256 (system file only; default true).
+    pub require_sha256: Option<bool>,
     /// The mirror URLs, parsed once while the file is checked.
     #[serde(skip)]
     pub urls: ParsedUrls,
@@ -188,7 +192,50 @@ pub fn parse(text: &str, path: &Path) -> Result<ConfigFile, ConfigError> {
             line_of_key(text, "uv")
         ));
     }
+    check_hosts(&file, text, path)?;
     Ok(file)
+}
+
+/// Host lists must name hosts: `mirror.example` or `10.0.0.1`, not a URL.
+fn check_hosts(file: &ConfigFile, text: &str, path: &Path) -> Result<(), ConfigError> {
+    for (key, hosts) in [
+        ("allowed-hosts", &file.allowed_hosts),
+        ("dns-allowed-hosts", &file.dns_allowed_hosts),
+    ] {
+        for host in hosts.iter().flatten() {
+            if normalize_host(host).is_none() {
+                return Err(invalid(
+                    path,
+                    line_of_key(text, key),
+                    format!(
+                        "key `{key}`: `{}` is not a host name; write the host alone, e.g. `mirror.example`",
+                        crate::redact::url(host)
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A host as the shim compares hosts: lower case, no trailing dot, IPv6
+/// without brackets; `None` when it is no host at all.
+pub fn normalize_host(host: &str) -> Option<String> {
+    let host = host.trim().trim_end_matches('.');
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let parsed = if bare.contains(':') {
+        url::Host::parse(&format!("[{bare}]"))
+    } else {
+        url::Host::parse(bare)
+    };
+    match parsed.ok()? {
+        url::Host::Domain(name) if !name.is_empty() && !name.contains(['/', '@', '%']) => {
+            Some(name.to_ascii_lowercase())
+        }
+        url::Host::Domain(_) => None,
+        url::Host::Ipv4(ip) => Some(ip.to_string()),
+        url::Host::Ipv6(ip) => Some(ip.to_string()),
+    }
 }
 
 fn invalid(path: &Path, line: usize, what: String) -> ConfigError {
@@ -296,6 +343,8 @@ dns-search = true
 allow-http = true
 dns-allowed-hosts = ["m.other.example"]
 system-certs = "auto"
+allowed-hosts = ["cdn.example"]
+require-sha256 = false
 "#,
         )
         .unwrap();
@@ -366,6 +415,28 @@ system-certs = "auto"
         assert_eq!(file.uv, None);
         assert_eq!(file.ignored.len(), 1);
         assert!(file.ignored[0].contains(":2:") && file.ignored[0].contains("`uv`"));
+    }
+
+    #[test]
+    fn host_lists_take_hosts_only() {
+        let err = parse_str("\nallowed-hosts = [\"https://cdn.example/x\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("/etc/uv/shim.toml:2:") && err.contains("`allowed-hosts`"),
+            "{err}"
+        );
+        for (given, normal) in [
+            ("CDN.Example.", "cdn.example"),
+            ("[::1]", "::1"),
+            ("::1", "::1"),
+            ("127.0.0.1", "127.0.0.1"),
+        ] {
+            assert_eq!(normalize_host(given).as_deref(), Some(normal), "{given}");
+        }
+        for bad in ["", "a/b", "u@h", "h:80"] {
+            assert_eq!(normalize_host(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -207,7 +207,7 @@ impl Layer {
 }
 
 /// Security settings that only the system file may set.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Trust {
     /// Accept plain-http mirrors found by DNS.
     pub allow_http: bool,
@@ -216,22 +216,65 @@ pub struct Trust {
     /// Ask the resolver's search list when no domain is pinned. Any DHCP
     /// server hands one out, so only the system file may turn this on.
     pub dns_search: bool,
+    /// Hosts besides the mirror's that metadata entries may point at.
+    pub allowed_hosts: Vec<String>,
+    /// Drop metadata entries without a sha256.
+    pub require_sha256: bool,
 }
+
+impl Default for Trust {
+    fn default() -> Self {
+        Trust {
+            allow_http: false,
+            dns_allowed_hosts: Vec::new(),
+            dns_search: false,
+            allowed_hosts: Vec::new(),
+            require_sha256: true,
+        }
+    }
+}
+
+/// The keys only the system file may set: what a user file cannot loosen.
+const SYSTEM_ONLY: &[&str] = &[
+    "allow-http",
+    "dns-allowed-hosts",
+    "allowed-hosts",
+    "require-sha256",
+    "dns-search",
+];
 
 impl Trust {
     /// Reads the trust keys from the system file; a user file cannot loosen them.
     pub fn from_system(system: Option<&ConfigFile>) -> Self {
+        let hosts = |list: Option<&Vec<String>>| -> Vec<String> {
+            list.into_iter()
+                .flatten()
+                .filter_map(|h| config_file::normalize_host(h))
+                .collect()
+        };
         Trust {
             allow_http: system.and_then(|s| s.allow_http).unwrap_or(false),
-            dns_allowed_hosts: system
-                .and_then(|s| s.dns_allowed_hosts.clone())
-                .unwrap_or_default()
-                .into_iter()
-                .map(|h| h.trim().trim_end_matches('.').to_ascii_lowercase())
-                .collect(),
+            dns_allowed_hosts: hosts(system.and_then(|s| s.dns_allowed_hosts.as_ref())),
             dns_search: system.and_then(|s| s.dns_search).unwrap_or(false),
+            allowed_hosts: hosts(system.and_then(|s| s.allowed_hosts.as_ref())),
+            require_sha256: system.and_then(|s| s.require_sha256).unwrap_or(true),
         }
     }
+}
+
+/// The system-only keys that `file` sets.
+fn system_only_keys(file: &ConfigFile) -> impl Iterator<Item = &'static str> {
+    let set = [
+        file.allow_http.is_some(),
+        file.dns_allowed_hosts.is_some(),
+        file.allowed_hosts.is_some(),
+        file.require_sha256.is_some(),
+        file.dns_search.is_some(),
+    ];
+    SYSTEM_ONLY
+        .iter()
+        .zip(set)
+        .filter_map(|(key, set)| set.then_some(*key))
 }
 
 /// One config file: its layer, and the file itself for the keys only some
@@ -281,19 +324,9 @@ impl Settings {
         let (user_layer, system_layer) = (layer_of(user), layer_of(system));
         let mut ignored = Vec::new();
         if let Some(FileLayer { file, origin, .. }) = user {
-            if file.allow_http.is_some() {
+            for key in system_only_keys(file) {
                 ignored.push(format!(
-                    "`allow-http` in {origin}: honoured only in the system config"
-                ));
-            }
-            if file.dns_allowed_hosts.is_some() {
-                ignored.push(format!(
-                    "`dns-allowed-hosts` in {origin}: honoured only in the system config"
-                ));
-            }
-            if file.dns_search.is_some() {
-                ignored.push(format!(
-                    "`dns-search` in {origin}: honoured only in the system config"
+                    "`{key}` in {origin}: honoured only in the system config"
                 ));
             }
         }
@@ -391,18 +424,33 @@ mod tests {
 
     #[test]
     fn user_file_cannot_loosen_trust() {
-        let user =
-            file("allow-http = true\ndns-allowed-hosts = [\"evil.example\"]\ndns-search = true\n");
+        let user = file(
+            "allow-http = true\ndns-allowed-hosts = [\"evil.example\"]\ndns-search = true\n\
+             allowed-hosts = [\"evil.example\"]\nrequire-sha256 = false\n",
+        );
         let settings = Settings::resolve(
             Layer::default(),
             Some(&FileLayer::new(user, Origin::User("u".into()))),
             None,
         );
         assert_eq!(settings.trust, Trust::default());
-        assert_eq!(settings.ignored.len(), 3);
-        assert!(settings.ignored[2].starts_with("`dns-search` in user config u:"));
+        assert!(settings.trust.require_sha256);
+        assert_eq!(settings.ignored.len(), 5, "{:?}", settings.ignored);
+        assert!(
+            settings
+                .ignored
+                .iter()
+                .any(|i| i.starts_with("`dns-search` in user config u:"))
+        );
+        assert!(
+            settings
+                .ignored
+                .iter()
+                .any(|i| i.starts_with("`require-sha256` in user config u"))
+        );
         let system = file(
-            "allow-http = true\ndns-allowed-hosts = [\"Mirror.Other.Example.\"]\ndns-search = true\n",
+            "allow-http = true\ndns-allowed-hosts = [\"Mirror.Other.Example.\"]\ndns-search = true\n\
+             allowed-hosts = [\"CDN.example\"]\nrequire-sha256 = false\n",
         );
         let settings = Settings::resolve(
             Layer::default(),
@@ -414,6 +462,8 @@ mod tests {
             settings.trust.dns_allowed_hosts,
             vec!["mirror.other.example"]
         );
+        assert_eq!(settings.trust.allowed_hosts, vec!["cdn.example"]);
+        assert!(!settings.trust.require_sha256);
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod concurrency;
 mod control_chars;
 mod dns;
 mod dns_lookup;
+mod entry_policy;
 // Linux only: its bare server relies on how Linux treats a full listen queue.
 #[cfg(target_os = "linux")]
 mod faults;
