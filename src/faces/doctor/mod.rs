@@ -7,8 +7,6 @@
 
 use std::process::ExitCode;
 
-use serde::Serialize;
-
 use crate::discover::{Depth, Status};
 use crate::env_vars::Lookup;
 use crate::metadata::freshness::Freshness;
@@ -16,108 +14,10 @@ use crate::metadata::proxy::Proxies;
 use crate::pipeline::{self, Fetching, Run};
 use crate::redact;
 
-#[derive(Serialize)]
-struct Report {
-    version: &'static str,
-    sources: Vec<SourceLine>,
-    mirror: Option<MirrorLine>,
-    settings: Vec<SettingLine>,
-    metadata: Option<MetadataLine>,
-    cache: CacheLine,
-    proxy: ProxyReport,
-    real_uv: UvLine,
-    scheme: crate::decide::Scheme,
-    env: Vec<crate::decide::Var>,
-    notes: Vec<String>,
-    problems: Vec<String>,
-}
+mod report;
+mod text;
 
-#[derive(Serialize)]
-struct CacheLine {
-    /// The folder in use (`None`: running without a cache).
-    folder: Option<String>,
-    /// Why the folder asked for is not the one in use.
-    passed_over: Option<String>,
-}
-
-#[derive(Serialize)]
-struct SourceLine {
-    order: usize,
-    name: &'static str,
-    location: String,
-    status: &'static str,
-    detail: String,
-    details: Vec<String>,
-}
-
-#[derive(Serialize)]
-struct MirrorLine {
-    origin: String,
-    bases: Vec<String>,
-    description: String,
-}
-
-#[derive(Serialize)]
-struct SettingLine {
-    key: &'static str,
-    value: String,
-    origin: String,
-}
-
-#[derive(Serialize)]
-struct MetadataLine {
-    sources: Vec<String>,
-    rewrite: &'static str,
-    cache_file: Option<String>,
-    state: &'static str,
-    source: Option<String>,
-    entries: Option<u64>,
-    age_seconds: Option<u64>,
-    ttl_seconds: u64,
-    etag: Option<String>,
-    /// Which roots vouched for the mirror's certificate on the last fetch.
-    certificate: Option<&'static str>,
-    dropped: Option<DroppedLine>,
-    last_error: Option<String>,
-}
-
-/// The entries of the document left out of the copy, and the first reasons.
-#[derive(Serialize)]
-struct DroppedLine {
-    count: u64,
-    first: Vec<String>,
-}
-
-#[derive(Serialize)]
-struct ProxyReport {
-    /// Every proxy variable that is set, values redacted.
-    variables: Vec<ProxyVariable>,
-    /// The metadata sources that go through a proxy, and which.
-    sources: Vec<ProxiedSource>,
-}
-
-#[derive(Serialize)]
-struct ProxyVariable {
-    name: &'static str,
-    value: String,
-}
-
-#[derive(Serialize)]
-struct ProxiedSource {
-    source: String,
-    proxy: String,
-    variable: &'static str,
-}
-
-#[derive(Serialize)]
-struct UvLine {
-    path: Option<String>,
-    origin: Option<String>,
-    version: Option<String>,
-    error: Option<String>,
-    /// Other uv-shims found on PATH and passed over.
-    other_shims: Vec<String>,
-}
+use report::*;
 
 /// Runs `doctor`; exits 1 when something needs fixing.
 pub fn run(env: Lookup, json: bool) -> anyhow::Result<ExitCode> {
@@ -127,7 +27,7 @@ pub fn run(env: Lookup, json: bool) -> anyhow::Result<ExitCode> {
     let text = if json {
         format!("{}\n", serde_json::to_string_pretty(&report)?)
     } else {
-        render(&report)
+        text::render(&report)
     };
     use std::io::Write;
     let mut out = std::io::stdout().lock();
@@ -416,141 +316,4 @@ fn build(p: &Run, proxies: &Proxies) -> Report {
             .collect(),
         problems,
     }
-}
-
-fn render(r: &Report) -> String {
-    use std::fmt::Write;
-    let mut o = String::new();
-    let _ = writeln!(o, "uv-shim {}", r.version);
-    let _ = writeln!(o, "\nDiscovery (first source that names a mirror wins):");
-    for s in &r.sources {
-        let _ = writeln!(o, "  {}. {:<16} {}", s.order, s.name, s.location);
-        let _ = writeln!(o, "       {}: {}", s.status, s.detail);
-        for d in &s.details {
-            let _ = writeln!(o, "       - {d}");
-        }
-    }
-    let _ = writeln!(o, "\nMirror:");
-    match &r.mirror {
-        Some(m) => {
-            let _ = writeln!(o, "  {}\n  from {}", m.description, m.origin);
-        }
-        None => {
-            let _ = writeln!(o, "  none: uv runs untouched (pass-through)");
-        }
-    }
-    let _ = writeln!(o, "\nSettings:");
-    for s in &r.settings {
-        let _ = writeln!(o, "  {:<18} {:<30} ({})", s.key, s.value, s.origin);
-    }
-    if let Some(m) = &r.metadata {
-        let _ = writeln!(o, "\nMetadata:");
-        let _ = writeln!(o, "  sources            {}", m.sources.join(", "));
-        let _ = writeln!(o, "  urls handed to uv  {}", m.rewrite);
-        let _ = writeln!(o, "  state              {}", m.state);
-        if let Some(file) = &m.cache_file {
-            let _ = writeln!(o, "  cache file         {file}");
-        }
-        if let (Some(source), Some(entries), Some(age)) = (&m.source, m.entries, m.age_seconds) {
-            let _ = writeln!(
-                o,
-                "  copy               {entries} entries from {source}, confirmed {} ago (ttl {})",
-                humantime::format_duration(std::time::Duration::from_secs(age)),
-                humantime::format_duration(std::time::Duration::from_secs(m.ttl_seconds))
-            );
-        }
-        if let Some(etag) = &m.etag {
-            let _ = writeln!(o, "  validator          {etag}");
-        }
-        if let Some(certificate) = m.certificate {
-            let _ = writeln!(o, "  certificate        {certificate}");
-        }
-        if let Some(dropped) = m.dropped.as_ref().filter(|d| d.count > 0) {
-            let _ = writeln!(
-                o,
-                "  dropped            {} entries not handed to uv, the first:",
-                dropped.count
-            );
-            for first in &dropped.first {
-                let _ = writeln!(o, "                     - {first}");
-            }
-        }
-        if let Some(err) = &m.last_error {
-            let _ = writeln!(o, "  last error         {err}");
-        }
-    }
-    let _ = writeln!(o, "\nCache:");
-    match &r.cache.folder {
-        Some(folder) => {
-            let _ = writeln!(o, "  {folder}");
-        }
-        None => {
-            let _ = writeln!(o, "  none: this call runs without a cache");
-        }
-    }
-    if let Some(why) = &r.cache.passed_over {
-        let _ = writeln!(o, "  {why}");
-    }
-    let _ = writeln!(o, "\nProxy (followed by the shim's own requests):");
-    if r.proxy.variables.is_empty() {
-        let _ = writeln!(o, "  none: no proxy variable is set");
-    }
-    for v in &r.proxy.variables {
-        let _ = writeln!(o, "  {:<18} {}", v.name, v.value);
-    }
-    for s in &r.proxy.sources {
-        let _ = writeln!(
-            o,
-            "  {} goes through {} ({})",
-            s.source, s.proxy, s.variable
-        );
-    }
-    let _ = writeln!(o, "\nReal uv:");
-    match (&r.real_uv.path, &r.real_uv.error) {
-        (Some(path), _) => {
-            let _ = writeln!(
-                o,
-                "  {path} (from {})",
-                r.real_uv.origin.as_deref().unwrap_or("?")
-            );
-            if let Some(v) = &r.real_uv.version {
-                let _ = writeln!(o, "  version {v}");
-            }
-        }
-        (None, Some(err)) => {
-            let _ = writeln!(o, "  not found: {err}");
-        }
-        (None, None) => {}
-    }
-    for shim in &r.real_uv.other_shims {
-        let _ = writeln!(o, "  passed over {shim}: another uv-shim, not uv");
-    }
-    let _ = writeln!(
-        o,
-        "\nEnvironment for uv (scheme: {}):",
-        serde_json::to_value(r.scheme)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default()
-    );
-    if r.env.is_empty() {
-        let _ = writeln!(o, "  (nothing set)");
-    }
-    for v in &r.env {
-        let verb = if v.set { "set " } else { "kept" };
-        let _ = writeln!(o, "  {verb} {}={}\n       {}", v.name, v.value, v.why);
-    }
-    if !r.notes.is_empty() {
-        let _ = writeln!(o, "\nNotes:");
-        for n in &r.notes {
-            let _ = writeln!(o, "  - {n}");
-        }
-    }
-    if !r.problems.is_empty() {
-        let _ = writeln!(o, "\nProblems:");
-        for p in &r.problems {
-            let _ = writeln!(o, "  - {p}");
-        }
-    }
-    o
 }
