@@ -16,19 +16,24 @@ fn settings(domains: Option<&str>, dns: bool) -> Settings {
     s
 }
 
+/// DNS discovery with these settings, environment and cache, and a 5 s budget.
+fn ask(cache: &Cache, s: &Settings, env: Lookup, inputs: &Inputs) -> (SourceReport, Layer) {
+    consult(&Input {
+        env,
+        inputs,
+        settings: s,
+        cache,
+        budget: &Budget::new(Duration::from_secs(5)),
+    })
+}
+
 #[test]
 fn disabled_dns_asks_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let cache = Cache::new(dir.path().to_path_buf());
     let s = settings(Some("corp.example"), false);
     let env = |_: &str| None;
-    let (line, found) = consult(&Input {
-        env: &env,
-        inputs: &Inputs::new(),
-        settings: &s,
-        cache: &cache,
-        budget: &Budget::new(Duration::from_secs(5)),
-    });
+    let (line, found) = ask(&cache, &s, &env, &Inputs::new());
     assert!(matches!(line.status, Status::Skipped(_)));
     assert!(found.mirror.is_none());
 }
@@ -50,13 +55,7 @@ fn a_fresh_cached_answer_is_used_without_asking() {
         Some(300),
     );
     answer_cache::write(&answer_cache::path(&cache, query, "192.0.2.1:53"), &answer);
-    let (line, found) = consult(&Input {
-        env: &env,
-        inputs: &Inputs::new(),
-        settings: &s,
-        cache: &cache,
-        budget: &Budget::new(Duration::from_secs(5)),
-    });
+    let (line, found) = ask(&cache, &s, &env, &Inputs::new());
     // Nothing was asked: a query, answered or not, is written to the cache.
     let lab = answer_cache::path(&cache, "_uv-mirror.lab.example", "192.0.2.1:53");
     assert!(!lab.exists());
@@ -97,13 +96,7 @@ fn with_search_list(dns_search: bool) -> (SourceReport, Layer, Inputs) {
     let mut s = settings(None, true);
     s.trust.dns_search = dns_search;
     let inputs = Inputs::new();
-    let (line, found) = consult(&Input {
-        env: &env,
-        inputs: &inputs,
-        settings: &s,
-        cache: &cache,
-        budget: &Budget::new(Duration::from_secs(5)),
-    });
+    let (line, found) = ask(&cache, &s, &env, &inputs);
     (line, found, inputs)
 }
 
@@ -154,13 +147,7 @@ fn an_empty_pinned_list_asks_nothing() {
     let cache = Cache::new(dir.path().to_path_buf());
     let s = settings(Some(" , "), true);
     let env = |_: &str| None;
-    let (line, found) = consult(&Input {
-        env: &env,
-        inputs: &Inputs::new(),
-        settings: &s,
-        cache: &cache,
-        budget: &Budget::new(Duration::from_secs(5)),
-    });
+    let (line, found) = ask(&cache, &s, &env, &Inputs::new());
     assert!(found.mirror.is_none());
     assert!(
         matches!(&line.status, Status::NotSet(why) if why.contains("no domains in env UV_SHIM_DNS_DOMAINS")),
@@ -175,13 +162,7 @@ fn a_bad_server_variable_is_an_error() {
     let cache = Cache::new(dir.path().to_path_buf());
     let s = settings(Some("corp.example"), true);
     let env = |name: &str| (name == EnvVars::UV_SHIM_DNS_SERVER).then(|| "dns.example".to_string());
-    let (line, _) = consult(&Input {
-        env: &env,
-        inputs: &Inputs::new(),
-        settings: &s,
-        cache: &cache,
-        budget: &Budget::new(Duration::from_secs(5)),
-    });
+    let (line, _) = ask(&cache, &s, &env, &Inputs::new());
     assert!(
         matches!(&line.status, Status::Error(e) if e.contains("UV_SHIM_DNS_SERVER")),
         "{:?}",
