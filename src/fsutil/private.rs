@@ -89,16 +89,24 @@ pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// Opens `path` for reading without following a link, and only when it
 /// is this user's own file that nobody else may write.
 pub fn open(path: &Path) -> std::io::Result<std::fs::File> {
-    let file = super::no_follow::open(path)?;
-    check_metadata(path, &file.metadata()?).map_err(std::io::Error::other)?;
-    Ok(file)
+    open_checked(path).map(|(file, _)| file)
 }
 
-/// Reads this user's own file `path` as text (see [`open`]).
+fn open_checked(path: &Path) -> std::io::Result<(std::fs::File, std::fs::Metadata)> {
+    let file = super::no_follow::open(path)?;
+    let meta = file.metadata()?;
+    check_metadata(path, &meta).map_err(std::io::Error::other)?;
+    Ok((file, meta))
+}
+
+/// Reads this user's own file `path` as text (see [`open`]). The warm path
+/// reads its plan this way: the size the check already learnt sizes the
+/// buffer, so no further stat or seek is made.
 pub fn read_to_string(path: &Path) -> std::io::Result<String> {
     use std::io::Read;
-    let mut text = String::new();
-    open(path)?.read_to_string(&mut text)?;
+    let (file, meta) = open_checked(path)?;
+    let mut text = String::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.take(meta.len().saturating_add(1)).read_to_string(&mut text)?;
     Ok(text)
 }
 
