@@ -106,7 +106,8 @@ pub fn read_to_string(path: &Path) -> std::io::Result<String> {
     use std::io::Read;
     let (file, meta) = open_checked(path)?;
     let mut text = String::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    file.take(meta.len().saturating_add(1)).read_to_string(&mut text)?;
+    file.take(meta.len().saturating_add(1))
+        .read_to_string(&mut text)?;
     Ok(text)
 }
 
