@@ -29,6 +29,7 @@ mod mirror;
 mod mirror_downloads;
 #[cfg(unix)]
 mod nginx;
+mod old_uv;
 #[cfg(unix)]
 mod served_mirror;
 #[cfg(unix)]

@@ -36,6 +36,8 @@ pub struct SyncOptions {
     pub timeout: Duration,
     /// Credentials from a netrc file, for an upstream that wants them.
     pub auth: Arc<Auth>,
+    /// `--for-uv`: each uv version and where its built-in list is read.
+    pub for_uv: Vec<(String, Url)>,
 }
 
 impl SyncOptions {
@@ -60,6 +62,11 @@ impl SyncOptions {
         let dest = std::fs::canonicalize(&args.dest)
             .or_else(|_| std::path::absolute(&args.dest))
             .with_context(|| format!("cannot resolve --dest {}", args.dest.display()))?;
+        let for_uv = args
+            .for_uv
+            .iter()
+            .map(|version| Ok((version.clone(), uv_list(version, args.uv_lists.as_deref())?)))
+            .collect::<Result<Vec<_>, UsageError>>()?;
         let patterns =
             |values: &[String]| values.iter().map(|v| Pattern::new(v)).collect::<Vec<_>>();
         Ok(SyncOptions {
@@ -85,6 +92,7 @@ impl SyncOptions {
             retries: args.retries,
             timeout: args.timeout,
             auth,
+            for_uv,
         })
     }
 }
@@ -97,6 +105,37 @@ fn parse_from(text: &str) -> Result<Url, UsageError> {
     }
     let path = std::path::absolute(text).map_err(|err| bad(err.to_string()))?;
     Url::from_file_path(&path).map_err(|()| bad("not a usable path".into()))
+}
+
+/// Where the built-in list of uv `version` is read: `BASE/<version>.json`
+/// (BASE a URL or a folder), else uv's repository at that release tag.
+fn uv_list(version: &str, base: Option<&str>) -> Result<Url, UsageError> {
+    let valid = !version.is_empty()
+        && version.split('.').count() == 3
+        && version
+            .split('.')
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()));
+    if !valid {
+        return Err(UsageError(format!(
+            "--for-uv {version:?}: expected a uv release such as 0.5.31"
+        )));
+    }
+    let Some(base) = base else {
+        return parse_from(&crate::urls::builtin_list_of_uv(version));
+    };
+    let bad = |why: String| UsageError(format!("--uv-lists {}: {why}", crate::redact::url(base)));
+    if base.contains("://") {
+        let mut url = crate::urls::parse_fetchable(base).map_err(bad)?;
+        if !url.path().ends_with('/') {
+            url.set_path(&format!("{}/", url.path()));
+        }
+        return url
+            .join(&format!("{version}.json"))
+            .map_err(|err| bad(err.to_string()));
+    }
+    let path = std::path::absolute(base).map_err(|err| bad(err.to_string()))?;
+    Url::from_file_path(path.join(format!("{version}.json")))
+        .map_err(|()| bad("not a usable path".into()))
 }
 
 #[cfg(test)]
@@ -113,5 +152,17 @@ mod tests {
         assert_eq!(url.scheme(), "file");
         assert!(url.path().ends_with("/meta.json"));
         assert!(parse_from("ftp://h.example/x").is_err());
+    }
+
+    #[test]
+    fn uv_lists_name_one_file_per_version() {
+        let url = uv_list("0.5.31", Some("https://h.example/lists")).unwrap();
+        assert_eq!(url.as_str(), "https://h.example/lists/0.5.31.json");
+        let url = uv_list("0.4.30", Some("lists")).unwrap();
+        assert!(url.path().ends_with("/lists/0.4.30.json"));
+        let url = uv_list("0.4.30", None).unwrap();
+        assert!(url.path().contains("/0.4.30/"));
+        let err = uv_list("latest", None).unwrap_err();
+        assert!(err.0.contains("--for-uv \"latest\""), "{err}");
     }
 }

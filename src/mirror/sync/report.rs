@@ -135,7 +135,7 @@ pub fn dry_run(plan: &SyncPlan, s: &SyncOptions, work: &WorkDone) -> ExitCode {
     let listed = write::merge(&plan.upstream, &plan.existing, &verified);
     println!("metadata would list {} entries", listed.len());
     if s.prune && s.dest.is_dir() {
-        match prune(&s.dest, &listed, &BTreeSet::new(), true) {
+        match prune(&s.dest, &listed, &plan.for_uv, &BTreeSet::new(), true) {
             Ok(gone) => {
                 println!("would remove {} files (--prune):", gone.len());
                 for rel in gone {
