@@ -31,10 +31,10 @@ pub struct SyncArgs {
     /// The upstream download list: an https/http/file URL or a path.
     #[arg(long, value_name = "URL|FILE", default_value = UPSTREAM_METADATA)]
     pub from: String,
-    /// Python versions to take: 3.12, 3.12.8, >=3.11, ">=3.11,<3.13" (repeatable; any may match).
+    /// Python versions to take: 3.12, 3.12.8, >=3.11, ">=3.11,<3.13", 3.12,3.13 (repeatable; any may match; a comma between bare versions means "or", within a range "and").
     #[arg(long = "python", value_name = "VERSION", value_parser = PythonSpec::parse)]
     pub python: Vec<PythonSpec>,
-    /// Implementations to take (repeatable or comma-separated).
+    /// Implementations to take (repeatable or comma-separated; default: all without filters, else cpython only).
     #[arg(long, value_enum, value_delimiter = ',', value_name = "NAME")]
     pub implementation: Vec<Implementation>,
     /// Operating systems: linux, darwin (or macos), windows… (repeatable or comma-separated; a trailing * matches a prefix).

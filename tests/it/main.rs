@@ -36,4 +36,5 @@ mod served_mirror;
 mod shared_machines;
 mod shim;
 mod shim_cache;
+mod sync_usability;
 mod trust;

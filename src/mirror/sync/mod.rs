@@ -46,6 +46,7 @@ pub fn run(args: SyncArgs, env: Lookup) -> anyhow::Result<ExitCode> {
     let auth = Arc::new(Auth::load(&netrc::candidates(env)));
     let options = SyncOptions::from_args(args, auth)?;
     let mut plan = SyncPlan::prepare(&options)?;
+    report::header(&plan, &options);
     // Only from here on does a sync change the mirror; before, the default
     // Ctrl-C (end at once) loses nothing.
     interrupt::install();

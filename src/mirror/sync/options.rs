@@ -36,6 +36,9 @@ pub struct SyncOptions {
     pub timeout: Duration,
     /// Credentials from a netrc file, for an upstream that wants them.
     pub auth: Arc<Auth>,
+    /// No `--implementation` was given but another filter was, so only
+    /// CPython is taken (the plan header says so).
+    pub cpython_by_default: bool,
     /// `--for-uv`: each uv version and where its built-in list is read.
     pub for_uv: Vec<(String, Url)>,
 }
@@ -69,16 +72,29 @@ impl SyncOptions {
             .collect::<Result<Vec<_>, UsageError>>()?;
         let patterns =
             |values: &[String]| values.iter().map(|v| Pattern::new(v)).collect::<Vec<_>>();
+        // `--python 3.12` asks for what `uv python install 3.12` installs:
+        // CPython. uv takes PyPy or GraalPy only when named, so a filtered
+        // sync does too; with no filter at all a sync takes everything.
+        let any_filter = !(args.python.is_empty()
+            && args.os.is_empty()
+            && args.arch.is_empty()
+            && args.libc.is_empty()
+            && args.variant.is_empty());
+        let cpython_by_default = args.implementation.is_empty() && any_filter;
+        let implementation = if cpython_by_default {
+            vec!["cpython".to_string()]
+        } else {
+            args.implementation
+                .iter()
+                .map(|i| i.name().to_string())
+                .collect()
+        };
         Ok(SyncOptions {
             dest,
             from,
             filters: Filters {
                 python: args.python,
-                implementation: args
-                    .implementation
-                    .iter()
-                    .map(|i| i.name().to_string())
-                    .collect(),
+                implementation,
                 os: patterns(&args.os),
                 arch: patterns(&args.arch),
                 libc: patterns(&args.libc),
@@ -92,6 +108,7 @@ impl SyncOptions {
             retries: args.retries,
             timeout: args.timeout,
             auth,
+            cpython_by_default,
             for_uv,
         })
     }
