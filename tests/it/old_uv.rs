@@ -61,9 +61,9 @@ fn mirror_path(url: &str) -> String {
 
 /// Writes uv `version`'s list, unchanged but for its hosts (the test
 /// upstream) and the files the sync takes (crafted, with their sha256),
-/// into `lists/<version>.json`; returns, per minor, the mirror path of the
-/// newest build uv asks for.
-fn serve_old_list(up: &Upstream, lists: &Path, version: &str) -> Vec<String> {
+/// into `lists/<version>.json`; returns, per minor, the newest patch and the
+/// mirror path of its build, which uv asks for.
+fn serve_old_list(up: &Upstream, lists: &Path, version: &str) -> Vec<(u64, u64, String)> {
     let mut list = builtin_list(version);
     let mut newest: Vec<(u64, u64, String)> = Vec::new();
     for (seed, entry) in list.values_mut().enumerate() {
@@ -95,7 +95,7 @@ fn serve_old_list(up: &Upstream, lists: &Path, version: &str) -> Vec<String> {
     )
     .unwrap();
     newest.sort();
-    newest.into_iter().map(|(_, _, path)| path).collect()
+    newest
 }
 
 /// Runs `uv python install 3.<minor>` for every tested minor through the
@@ -125,13 +125,17 @@ fn old_uv_gets_what_it_asks_for(version: &str) {
     let mut world = World::builder().real_uv(version).build();
     let env = &mut world.env;
     let mut up = Upstream::new();
-    // What new uv gets: newer patches than the old lists know.
-    let new_312 = up.add(Spec::cpython("3.12.12", "20251014"));
-    up.add(Spec::cpython("3.11.14", "20251014"));
-    let from = up.publish();
     let lists = env.root().join("uv-lists");
-    let expected = serve_old_list(&up, &lists, version);
-    assert_eq!(expected.len(), MINORS.len(), "{expected:?}");
+    let old = serve_old_list(&up, &lists, version);
+    assert_eq!(old.len(), MINORS.len(), "{old:?}");
+    // What new uv gets: a newer 3.11, and a rebuild of the very 3.12 key
+    // the old list names, so the metadata has to choose per key while the
+    // old build stays served.
+    let new_311 = up.add(Spec::cpython("3.11.14", "20251014"));
+    let (_, patch, _) = old[1];
+    let rebuilt: &'static str = Box::leak(format!("3.12.{patch}").into_boxed_str());
+    let rebuild = up.add(Spec::cpython(rebuilt, "20991231"));
+    let from = up.publish();
     let filters = [
         "--python",
         "3.11",
@@ -152,7 +156,10 @@ fn old_uv_gets_what_it_asks_for(version: &str) {
 
     let plain = env.root().join("plain");
     assert_success(&sync(env, &plain, &from, &filters));
+    // The same mirror, then synced again for the old uv: its builds are
+    // fetched although the mirror already holds a newer build of one key.
     let served_for_it = env.root().join("for-uv");
+    assert_success(&sync(env, &served_for_it, &from, &filters));
     let mut args = filters.to_vec();
     args.extend(["--for-uv", version, "--uv-lists", lists.to_str().unwrap()]);
     let output = sync(env, &served_for_it, &from, &args);
@@ -165,18 +172,16 @@ fn old_uv_gets_what_it_asks_for(version: &str) {
 
     // New uv still gets the newest build per key.
     let meta = metadata(&served_for_it);
-    let url = meta[&new_312.key]["url"]
-        .as_str()
-        .unwrap()
-        .replace("%2B", "+");
-    assert_eq!(url, new_312.rel, "{meta:#?}");
-
+    for new in [&new_311, &rebuild] {
+        let url = meta[&new.key]["url"].as_str().unwrap().replace("%2B", "+");
+        assert_eq!(url, new.rel, "{meta:#?}");
+    }
     let without = old_uv_asks(env, &plain);
     let with = old_uv_asks(env, &served_for_it);
     let paths = |log: &BTreeSet<(String, Option<u16>)>| {
         log.iter().map(|(p, _)| p.clone()).collect::<BTreeSet<_>>()
     };
-    let expected: BTreeSet<String> = expected.into_iter().collect();
+    let expected: BTreeSet<String> = old.iter().map(|(_, _, path)| path.clone()).collect();
     assert_eq!(
         paths(&without),
         expected,
@@ -203,6 +208,14 @@ fn old_uv_gets_what_it_asks_for(version: &str) {
         );
     }
     assert_success(&verify(env, &served_for_it));
+
+    // Without --for-uv a pruning sync drops the old build the metadata does
+    // not name (the README says to repeat --for-uv); the named one stays.
+    let mut args = filters.to_vec();
+    args.push("--prune");
+    assert_success(&sync(env, &served_for_it, &from, &args));
+    assert!(!served_for_it.join(&old[1].2[1..]).exists());
+    assert!(served_for_it.join(&old[0].2[1..]).is_file());
 }
 
 #[test]
