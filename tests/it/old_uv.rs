@@ -227,3 +227,45 @@ fn uv_0_5_31_finds_its_built_in_builds_only_in_a_mirror_synced_for_it() {
 fn uv_0_4_30_finds_its_built_in_builds_from_a_list_in_the_old_format() {
     old_uv_gets_what_it_asks_for(UV_OLDEST);
 }
+
+#[test]
+fn for_uv_names_what_was_wrong_and_where() {
+    let world = World::builder().build();
+    let env = &world.env;
+    let mut up = Upstream::new();
+    up.add(Spec::cpython("3.12.8", "20250115"));
+    let from = up.publish();
+    let dest = env.root().join("mirror");
+    let lists = env.root().join("uv-lists");
+    std::fs::create_dir_all(&lists).unwrap();
+
+    let not_a_release = sync(env, &dest, &from, &["--for-uv", "latest"]);
+    assert_eq!(not_a_release.status.code(), Some(2));
+    assert!(
+        stderr(&not_a_release)
+            .contains("--for-uv \"latest\": expected a uv release such as 0.5.31"),
+        "{}",
+        stderr(&not_a_release)
+    );
+
+    let args = ["--for-uv", "0.5.31", "--uv-lists", lists.to_str().unwrap()];
+    let missing = sync(env, &dest, &from, &args);
+    assert_failure(&missing);
+    assert!(
+        stderr(&missing).contains("cannot read the built-in list of uv 0.5.31 (file://")
+            && stderr(&missing).contains("0.5.31.json"),
+        "{}",
+        stderr(&missing)
+    );
+
+    std::fs::write(lists.join("0.5.31.json"), "{\"k\": [1]}").unwrap();
+    let damaged = sync(env, &dest, &from, &args);
+    assert_failure(&damaged);
+    assert!(
+        stderr(&damaged).contains("the built-in list of uv 0.5.31"),
+        "{}",
+        stderr(&damaged)
+    );
+    // Nothing was written: the list is read before the mirror is touched.
+    assert!(!dest.join("download-metadata.json").exists());
+}

@@ -26,8 +26,9 @@ pub fn read_lists(s: &SyncOptions) -> anyhow::Result<Vec<(String, Download)>> {
             .with_context(|| format!("cannot read the built-in list of uv {version} ({shown})"))?;
         let upgraded = upgrade(&body)
             .with_context(|| format!("the built-in list of uv {version} ({shown})"))?;
+        // The validation error names the URL already.
         let all = entry::parse_document(&upgraded, url)
-            .with_context(|| format!("the built-in list of uv {version} ({shown})"))?;
+            .with_context(|| format!("the built-in list of uv {version}"))?;
         let picked = select::select(&all, &s.filters);
         if picked.is_empty() {
             anyhow::bail!(
