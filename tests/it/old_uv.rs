@@ -248,6 +248,16 @@ fn for_uv_names_what_was_wrong_and_where() {
         stderr(&not_a_release)
     );
 
+    // --offline never reaches for uv's repository.
+    let local = up.publish_file();
+    let offline = sync(env, &dest, &local, &["--offline", "--for-uv", "0.5.31"]);
+    assert_eq!(offline.status.code(), Some(2), "{}", stderr(&offline));
+    assert!(
+        stderr(&offline).contains("(name a folder with --uv-lists)"),
+        "{}",
+        stderr(&offline)
+    );
+
     let args = ["--for-uv", "0.5.31", "--uv-lists", lists.to_str().unwrap()];
     let missing = sync(env, &dest, &from, &args);
     assert_failure(&missing);

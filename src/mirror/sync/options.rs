@@ -70,6 +70,15 @@ impl SyncOptions {
             .iter()
             .map(|version| Ok((version.clone(), uv_list(version, args.uv_lists.as_deref())?)))
             .collect::<Result<Vec<_>, UsageError>>()?;
+        if let Some((version, url)) = for_uv.iter().find(|(_, url)| url.scheme() != "file")
+            && args.offline
+        {
+            return Err(UsageError(format!(
+                "--offline reads every list from a local file, but the list of --for-uv {version} is {} (name a folder with --uv-lists)",
+                crate::redact::url(url.as_str())
+            ))
+            .into());
+        }
         let patterns =
             |values: &[String]| values.iter().map(|v| Pattern::new(v)).collect::<Vec<_>>();
         // `--python 3.12` asks for what `uv python install 3.12` installs:
