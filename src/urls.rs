@@ -70,6 +70,14 @@ pub fn mirror_value(base: &Url) -> String {
 pub const UPSTREAM_METADATA: &str =
     "https://raw.githubusercontent.com/astral-sh/uv/main/crates/uv-python/download-metadata.json";
 
+/// The built-in download list of uv `version` in uv's repository, at that
+/// release tag: where `mirror sync --for-uv` reads it without `--uv-lists`.
+pub fn builtin_list_of_uv(version: &str) -> String {
+    format!(
+        "https://raw.githubusercontent.com/astral-sh/uv/{version}/crates/uv-python/download-metadata.json"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

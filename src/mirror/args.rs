@@ -17,7 +17,7 @@ pub enum MirrorCommand {
     /// Files already present and verified are skipped, interrupted downloads
     /// resume, and the metadata lists only files that passed their sha256,
     /// merged with what the mirror already held.
-    Sync(SyncArgs),
+    Sync(Box<SyncArgs>),
     /// Rehash every file of the mirror in DIR; report missing, corrupt and unlisted files.
     Verify(VerifyArgs),
 }
@@ -31,10 +31,10 @@ pub struct SyncArgs {
     /// The upstream download list: an https/http/file URL or a path.
     #[arg(long, value_name = "URL|FILE", default_value = UPSTREAM_METADATA)]
     pub from: String,
-    /// Python versions to take: 3.12, 3.12.8, >=3.11, ">=3.11,<3.13" (repeatable; any may match).
+    /// Python versions to take: 3.12, 3.12.8, >=3.11, ">=3.11,<3.13", 3.12,3.13 (repeatable; any may match; a comma between bare versions means "or", within a range "and").
     #[arg(long = "python", value_name = "VERSION", value_parser = PythonSpec::parse)]
     pub python: Vec<PythonSpec>,
-    /// Implementations to take (repeatable or comma-separated).
+    /// Implementations to take (repeatable or comma-separated; default: all without filters, else cpython only).
     #[arg(long, value_enum, value_delimiter = ',', value_name = "NAME")]
     pub implementation: Vec<Implementation>,
     /// Operating systems: linux, darwin (or macos), windows… (repeatable or comma-separated; a trailing * matches a prefix).
@@ -67,6 +67,12 @@ pub struct SyncArgs {
     /// Retries of a download after a transient failure (connection error, timeout, 408, 429, 5xx).
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub retries: u32,
+    /// Also take the builds that uv VERSION's built-in list names (repeatable), so uv before 0.6.13 finds the paths it asks for.
+    #[arg(long = "for-uv", value_name = "VERSION")]
+    pub for_uv: Vec<String>,
+    /// Where the built-in lists of `--for-uv` come from: BASE/<VERSION>.json, a URL or a folder (default: uv's repository at the release tag).
+    #[arg(long = "uv-lists", value_name = "BASE", requires = "for_uv")]
+    pub uv_lists: Option<String>,
     /// Longest wait for a connection, an answer or the next block of data.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
     pub timeout: Duration,

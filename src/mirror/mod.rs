@@ -38,7 +38,7 @@ use args::UsageError;
 /// Runs a `mirror` command; `env` says where credentials may be (`NETRC`, the home folder).
 pub fn run(command: MirrorCommand, env: Lookup) -> anyhow::Result<ExitCode> {
     let result = match command {
-        MirrorCommand::Sync(args) => sync::run(args, env),
+        MirrorCommand::Sync(args) => sync::run(*args, env),
         MirrorCommand::Verify(args) => verify::run(args),
     };
     match result {

@@ -49,7 +49,17 @@ impl Progress {
                 bar.set_message(format!("{files_done}/{files} files"));
             }
             None => {
-                if self.last_line.elapsed() >= PLAIN_EVERY && done > 0 {
+                if self.last_line.elapsed() < PLAIN_EVERY {
+                    return;
+                }
+                if done == 0 && files_done > 0 {
+                    // A dry run (or a run that only hashes) moves no bytes.
+                    self.last_line = Instant::now();
+                    eprintln!(
+                        "progress: {files_done}/{files} files checked, {}",
+                        seconds(self.started.elapsed())
+                    );
+                } else if done > 0 {
                     self.last_line = Instant::now();
                     eprintln!(
                         "progress: {} of about {}, {files_done}/{files} files, {}",

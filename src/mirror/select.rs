@@ -8,11 +8,14 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::entry::{Download, PythonVersion, compare_pre};
 
-/// One `--python` value: comma-separated clauses that must all hold, e.g.
-/// `3.12`, `3.12.8`, `>=3.11`, `>=3.11,<3.13`, `3.14.0rc2`.
+/// One `--python` value, e.g. `3.12`, `3.12.8`, `>=3.11`, `>=3.11,<3.13`,
+/// `3.14.0rc2`, `3.12,3.13`. Commas join clauses: between bare versions a
+/// comma means "or", like every other filter (no version is both 3.12 and
+/// 3.13); between clauses with an operator it means "and", as in a range.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PythonSpec {
-    clauses: Vec<Clause>,
+    /// Alternatives; each holds clauses that must all hold.
+    any_of: Vec<Vec<Clause>>,
     text: String,
 }
 
@@ -34,6 +37,8 @@ struct Clause {
     parts: Vec<u64>,
     /// A pre-release tag (`rc2`), empty for none.
     pre: String,
+    /// Written without an operator.
+    bare: bool,
 }
 
 impl PythonSpec {
@@ -43,15 +48,29 @@ impl PythonSpec {
             .split(',')
             .map(|clause| parse_clause(clause.trim()))
             .collect::<Result<Vec<_>, _>>()?;
+        let bare = clauses.iter().filter(|c| c.bare).count();
+        let any_of = if bare == clauses.len() {
+            clauses.into_iter().map(|clause| vec![clause]).collect()
+        } else if bare == 0 {
+            vec![clauses]
+        } else {
+            // "3.12,>=3.13" could mean either; say how to write each.
+            return Err(format!(
+                "`{}` mixes bare versions (a comma between them means \"or\") with ranges (a comma means \"and\"): give each alternative its own --python (--python 3.12 --python '>=3.13'), or write == to join a version to a range ('==3.12,!=3.12.1')",
+                text.trim()
+            ));
+        };
         Ok(PythonSpec {
-            clauses,
+            any_of,
             text: text.trim().to_string(),
         })
     }
 
-    /// Whether `version` satisfies every clause.
+    /// Whether `version` satisfies every clause of one alternative.
     pub fn matches(&self, version: &PythonVersion) -> bool {
-        self.clauses.iter().all(|clause| clause.matches(version))
+        self.any_of
+            .iter()
+            .any(|all| all.iter().all(|clause| clause.matches(version)))
     }
 }
 
@@ -67,7 +86,7 @@ fn parse_clause(text: &str) -> Result<Clause, String> {
             "`{text}` is not a Python version or range (examples: 3.12, 3.12.8, >=3.11, \">=3.11,<3.13\", 3.14.0rc2)"
         )
     };
-    let (op, rest) = [
+    let (op, rest, bare) = [
         (">=", Op::Ge),
         ("<=", Op::Le),
         ("==", Op::Eq),
@@ -77,7 +96,7 @@ fn parse_clause(text: &str) -> Result<Clause, String> {
     ]
     .iter()
     .find_map(|(prefix, op)| text.strip_prefix(prefix).map(|rest| (*op, rest.trim())))
-    .unwrap_or((Op::Eq, text));
+    .map_or((Op::Eq, text, true), |(op, rest)| (op, rest, false));
     let split = rest
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(rest.len());
@@ -97,6 +116,7 @@ fn parse_clause(text: &str) -> Result<Clause, String> {
         op,
         parts,
         pre: pre.to_ascii_lowercase(),
+        bare,
     })
 }
 
@@ -327,6 +347,15 @@ mod tests {
         assert!(!matches(">=3.11,<3.13", "3.13.0"));
         assert!(!matches("<3.13", "3.13.0rc2"));
         assert!(matches("< 3.13", "3.12.99"));
+    }
+
+    #[test]
+    fn a_comma_between_bare_versions_means_or() {
+        assert!(matches("3.12,3.13", "3.12.8") && matches("3.12, 3.13", "3.13.1"));
+        assert!(!matches("3.12,3.13", "3.11.9"));
+        assert!(matches("==3.12,!=3.12.1", "3.12.2") && !matches("==3.12,!=3.12.1", "3.12.1"));
+        let err = PythonSpec::parse("3.12,>=3.13").unwrap_err();
+        assert!(err.contains("--python 3.12 --python '>=3.13'"), "{err}");
     }
 
     #[test]

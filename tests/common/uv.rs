@@ -32,6 +32,10 @@ pub const UV_NEW: &str = "0.13.9";
 /// `UV_PYTHON_INSTALL_MIRROR` applied to its built-in download list.
 pub const UV_OLD: &str = "0.5.31";
 
+/// The oldest uv the suite runs: its built-in list writes `arch` as a plain
+/// string (before 0.6.13 too, so only `UV_PYTHON_INSTALL_MIRROR`).
+pub const UV_OLDEST: &str = "0.4.30";
+
 /// Cargo's target directory (`target/`, or wherever `CARGO_TARGET_DIR` put it).
 pub fn target_dir() -> PathBuf {
     // `CARGO_TARGET_TMPDIR` is `<target>/tmp` for integration tests.

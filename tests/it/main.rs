@@ -29,10 +29,12 @@ mod mirror;
 mod mirror_downloads;
 #[cfg(unix)]
 mod nginx;
+mod old_uv;
 #[cfg(unix)]
 mod served_mirror;
 #[cfg(unix)]
 mod shared_machines;
 mod shim;
 mod shim_cache;
+mod sync_usability;
 mod trust;

@@ -5,6 +5,17 @@
 use std::path::Path;
 use std::time::Duration;
 
+/// Why a size (a HEAD request) could not be learnt.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SizeError {
+    /// No answer: the connection failed or timed out.
+    #[error("{0}")]
+    Unreachable(String),
+    /// An answer that gives no size (an error status, an unreadable file).
+    #[error("{0}")]
+    Refused(String),
+}
+
 /// Why a download failed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum DownloadError {

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 use url::Url;
 
-pub use error::DownloadError;
+pub use error::{DownloadError, SizeError};
 use error::{Failed, io_error, transient, with_attempts};
 use source::{Open, Opened, content_length, open_file, open_http};
 
@@ -133,19 +133,23 @@ impl Downloader {
 
     /// The size of the file at `url` (HEAD's `Content-Length`), `Ok(None)`
     /// when the server does not say; the error does not repeat the URL.
-    pub fn size_of(&self, url: &Url) -> Result<Option<u64>, String> {
+    pub fn size_of(&self, url: &Url) -> Result<Option<u64>, SizeError> {
         if url.scheme() == "file" {
             let path = url
                 .to_file_path()
-                .map_err(|()| "not a local path".to_string())?;
+                .map_err(|()| SizeError::Refused("not a local path".to_string()))?;
             return std::fs::metadata(&path)
                 .map(|m| Some(m.len()))
-                .map_err(|err| format!("cannot read {}: {err}", path.display()));
+                .map_err(|err| {
+                    SizeError::Refused(format!("cannot read {}: {err}", path.display()))
+                });
         }
         let response = self
             .auth
             .send(self.client.head(url.as_str()), url)
-            .map_err(|err| crate::metadata::fetch::describe(&err, self.timeout))?;
+            .map_err(|err| {
+                SizeError::Unreachable(crate::metadata::fetch::describe(&err, self.timeout))
+            })?;
         let status = response.status();
         if status.is_success() {
             Ok(content_length(&response))
@@ -153,7 +157,7 @@ impl Downloader {
             // The server does not do HEAD; the size stays unknown.
             Ok(None)
         } else {
-            Err(format!("HTTP {}", status.as_u16()))
+            Err(SizeError::Refused(format!("HTTP {}", status.as_u16())))
         }
     }
 

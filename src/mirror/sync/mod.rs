@@ -2,7 +2,7 @@
 //!
 //! 1. [`options`]: the command line, resolved.
 //! 2. [`plan`]: read the upstream list (`--from`) and keep what the filters
-//!    take; place every entry in the mirror; read the mirror's own metadata
+//!    take, and the same of each `--for-uv` list ([`for_uv`]); place every entry in the mirror; read the mirror's own metadata
 //!    and manifest; one item per file.
 //! 3. [`run`](mod@run): per item, already verified (manifest stamp holds), to hash
 //!    (on disk, unknown), or to fetch; hashing and fetching run on `--jobs`
@@ -15,6 +15,7 @@
 //! verified files, so the mirror is consistent at every moment, Ctrl-C
 //! included.
 
+mod for_uv;
 mod options;
 mod plan;
 mod prune;
@@ -45,6 +46,7 @@ pub fn run(args: SyncArgs, env: Lookup) -> anyhow::Result<ExitCode> {
     let auth = Arc::new(Auth::load(&netrc::candidates(env)));
     let options = SyncOptions::from_args(args, auth)?;
     let mut plan = SyncPlan::prepare(&options)?;
+    report::header(&plan, &options);
     // Only from here on does a sync change the mirror; before, the default
     // Ctrl-C (end at once) loses nothing.
     interrupt::install();

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use url::Url;
 
+use super::for_uv;
 use super::options::SyncOptions;
 use crate::mirror::entry::{self, compare_builds};
 use crate::mirror::layout::{self, RelPath, STATE_DIR};
@@ -51,8 +52,12 @@ pub struct Findings {
 
 /// Everything known before the work starts.
 pub struct SyncPlan {
-    /// The upstream entries the filters take, placed in the mirror.
+    /// The upstream entries the filters take, placed in the mirror, then
+    /// those of the `--for-uv` lists.
     pub upstream: Vec<Placed>,
+    /// The files the `--for-uv` lists name: fetched even where the mirror
+    /// holds a newer build of their key, and kept by `--prune`.
+    pub for_uv: HashSet<RelPath>,
     /// The entries of the mirror's metadata as it was.
     pub existing: Vec<Placed>,
     /// Every file named by either, once.
@@ -70,7 +75,8 @@ impl SyncPlan {
     /// takes the mirror's lock (not on a dry run, which changes nothing).
     pub fn prepare(s: &SyncOptions) -> anyhow::Result<SyncPlan> {
         let mut findings = Findings::default();
-        let upstream = read_upstream(s, &mut findings)?;
+        let mut upstream = read_upstream(s, &mut findings)?;
+        let for_uv = add_for_uv(s, &mut upstream, &mut findings)?;
         let lock = if s.dry_run {
             None
         } else {
@@ -78,9 +84,17 @@ impl SyncPlan {
         };
         let manifest = Manifest::load(&s.dest);
         let existing = existing_entries(&s.dest, &mut findings.notes)?;
-        let items = items(s, &upstream, &existing, &manifest, &mut findings.problems);
+        let items = items(
+            s,
+            &upstream,
+            &for_uv,
+            &existing,
+            &manifest,
+            &mut findings.problems,
+        );
         Ok(SyncPlan {
             upstream,
+            for_uv,
             existing,
             items,
             manifest,
@@ -142,6 +156,39 @@ fn read_upstream(s: &SyncOptions, findings: &mut Findings) -> anyhow::Result<Vec
     Ok(upstream)
 }
 
+/// Appends the entries of the `--for-uv` lists to `upstream` and returns
+/// their files. One note per uv version says how many it takes.
+fn add_for_uv(
+    s: &SyncOptions,
+    upstream: &mut Vec<Placed>,
+    findings: &mut Findings,
+) -> anyhow::Result<HashSet<RelPath>> {
+    let mut rels = HashSet::new();
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for (version, download) in for_uv::read_lists(s)? {
+        match layout::rel_path_for(&download.name, download.build.as_deref(), &download.url) {
+            Ok(rel) => {
+                rels.insert(rel.clone());
+                match counts.last_mut() {
+                    Some((v, n)) if *v == version => *n += 1,
+                    _ => counts.push((version, 1)),
+                }
+                upstream.push(Placed { download, rel });
+            }
+            Err(why) => findings.problems.push(format!(
+                "{} (uv {version}): cannot place it in the mirror: {why}",
+                download.key
+            )),
+        }
+    }
+    for (version, n) in counts {
+        findings.notes.push(format!(
+            "uv {version}: {n} builds of its built-in list are taken"
+        ));
+    }
+    Ok(rels)
+}
+
 /// Creates the mirror folder and takes its lock, refusing to wait for another sync.
 fn lock(dest: &Path) -> anyhow::Result<crate::fsutil::Lock> {
     std::fs::create_dir_all(dest.join(STATE_DIR))
@@ -193,10 +240,11 @@ fn existing_entries(dest: &Path, notes: &mut Vec<String>) -> anyhow::Result<Vec<
 
 /// One item per file that `upstream` or `existing` names: upstream's first,
 /// in its order, each with a URL unless the mirror already holds a newer
-/// verified build of its key (or `--offline`).
+/// verified build of its key (or `--offline`); `--for-uv` files always have one.
 fn items(
     s: &SyncOptions,
     upstream: &[Placed],
+    for_uv: &HashSet<RelPath>,
     existing: &[Placed],
     manifest: &Manifest,
     problems: &mut Vec<String>,
@@ -221,9 +269,11 @@ fn items(
     let mut by_rel: HashMap<RelPath, usize> = HashMap::new();
     for p in upstream {
         let d = &p.download;
-        let superseded = newest_held
-            .get(d.key.as_str())
-            .is_some_and(|held| compare_builds(*held, d.build.as_deref()).is_gt());
+        // An old uv asks for its own build of a key, however old.
+        let superseded = !for_uv.contains(&p.rel)
+            && newest_held
+                .get(d.key.as_str())
+                .is_some_and(|held| compare_builds(*held, d.build.as_deref()).is_gt());
         let url = (!s.offline && !superseded).then(|| d.url.clone());
         match by_rel.get(&p.rel) {
             Some(&i) if items[i].expected != d.sha256 => problems.push(format!(

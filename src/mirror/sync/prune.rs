@@ -1,7 +1,7 @@
 //! `--prune`: removes what no entry of the new metadata names (older
 //! builds, strays, stale part files), and lists it on a dry run.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::path::Path;
 
 use anyhow::Context;
@@ -11,12 +11,13 @@ use crate::mirror::write::ListedEntry;
 use crate::urls::METADATA_FILE;
 
 /// Removes (or, `dry_run`, lists) every file under `dest` that no listed
-/// entry names: hidden files and folders (the mirror's state, a server's
+/// entry names and that is not in `also_kept` (the `--for-uv` builds): hidden files and folders (the mirror's state, a server's
 /// `.htaccess`) and the metadata itself excepted; part files survive while
 /// their download is still wanted (`keep_parts`).
 pub fn prune(
     dest: &Path,
     listed: &[ListedEntry],
+    also_kept: &HashSet<RelPath>,
     keep_parts: &BTreeSet<&RelPath>,
     dry_run: bool,
 ) -> anyhow::Result<Vec<RelPath>> {
@@ -47,7 +48,8 @@ pub fn prune(
                 RelPath::from_path(dest, &path.with_file_name(target))
                     .is_some_and(|rel| keep_parts.contains(&rel))
             } else {
-                RelPath::from_path(dest, &path).is_some_and(|rel| named.contains(&rel))
+                RelPath::from_path(dest, &path)
+                    .is_some_and(|rel| named.contains(&rel) || also_kept.contains(&rel))
             };
             if keep {
                 continue;
@@ -118,14 +120,14 @@ mod tests {
             entry: Default::default(),
         }];
         let parts = BTreeSet::from([&wanted]);
-        let listed = prune(dest, &entries, &parts, true).unwrap();
+        let listed = prune(dest, &entries, &HashSet::new(), &parts, true).unwrap();
         let names: Vec<&str> = listed.iter().map(RelPath::as_str).collect();
         assert_eq!(names, ["b0/old.tar.gz", "b1/stale.tar.gz.part"]);
         assert!(
             dest.join("b0/old.tar.gz").exists(),
             "a dry run removes nothing"
         );
-        prune(dest, &entries, &parts, false).unwrap();
+        prune(dest, &entries, &HashSet::new(), &parts, false).unwrap();
         assert!(!dest.join("b0").exists(), "emptied folders go too");
         assert!(dest.join("b1/wanted.tar.gz.part").exists());
         assert!(dest.join(".htaccess").exists() && dest.join(METADATA_FILE).exists());

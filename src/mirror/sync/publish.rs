@@ -46,7 +46,7 @@ pub fn publish(plan: &SyncPlan, s: &SyncOptions, work: &WorkDone) -> anyhow::Res
             .filter(|(_, done)| done.error.is_some())
             .map(|(&i, _)| &plan.items[i].rel)
             .collect();
-        pruned = prune(&s.dest, &listed, &keep_parts, false)?;
+        pruned = prune(&s.dest, &listed, &plan.for_uv, &keep_parts, false)?;
     }
     for rel in &pruned {
         manifest.files.remove(rel);

@@ -89,7 +89,8 @@ pub fn dry_run(plan: &SyncPlan, s: &SyncOptions, work: &WorkDone) -> ExitCode {
             }
             Err(why) => {
                 failed = true;
-                format!("unavailable: {why}")
+                unknown += 1;
+                format!("size unknown: {why}")
             }
         };
         lines.push(crate::redact::text(&format!(
@@ -102,15 +103,15 @@ pub fn dry_run(plan: &SyncPlan, s: &SyncOptions, work: &WorkDone) -> ExitCode {
         .iter()
         .filter(|item| item.url.is_some() && item.satisfied_by(work.on_disk(&item.rel)))
         .count();
-    let unknown_note = if unknown > 0 {
-        format!("; {unknown} sizes unknown")
-    } else {
-        String::new()
+    // "0 B" would be a claim; with sizes missing the total is a floor.
+    let size = match unknown {
+        0 => HumanBytes(total).to_string(),
+        n if n == lines.len() => "sizes unknown".to_string(),
+        n => format!("at least {} ({n} sizes unknown)", HumanBytes(total)),
     };
     println!(
-        "dry run: would fetch {} files, {}{unknown_note}, into {}",
+        "dry run: would fetch {} files, {size}, into {}",
         lines.len(),
-        HumanBytes(total),
         crate::redact::text(&s.dest.display().to_string())
     );
     for line in &lines {
@@ -135,7 +136,7 @@ pub fn dry_run(plan: &SyncPlan, s: &SyncOptions, work: &WorkDone) -> ExitCode {
     let listed = write::merge(&plan.upstream, &plan.existing, &verified);
     println!("metadata would list {} entries", listed.len());
     if s.prune && s.dest.is_dir() {
-        match prune(&s.dest, &listed, &BTreeSet::new(), true) {
+        match prune(&s.dest, &listed, &plan.for_uv, &BTreeSet::new(), true) {
             Ok(gone) => {
                 println!("would remove {} files (--prune):", gone.len());
                 for rel in gone {
@@ -158,6 +159,33 @@ pub fn dry_run(plan: &SyncPlan, s: &SyncOptions, work: &WorkDone) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// The plan header, before any work: how many downloads of which
+/// implementations the run takes, and what a filtered run left out by default.
+pub fn header(plan: &SyncPlan, s: &SyncOptions) {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for p in &plan.upstream {
+        match counts.iter_mut().find(|(name, _)| *name == p.download.name) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((&p.download.name, 1)),
+        }
+    }
+    let taken = counts
+        .iter()
+        .map(|(name, n)| format!("{name} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let default = if s.cpython_by_default {
+        " (cpython only: the default when a filter is given; --implementation names others)"
+    } else {
+        ""
+    };
+    eprintln!(
+        "uv-shim: taking {} downloads from {}: {taken}{default}",
+        plan.upstream.len(),
+        crate::redact::url(s.from.as_str())
+    );
 }
 
 /// The end of a run: notes, a recap of the problems, the counts, and the

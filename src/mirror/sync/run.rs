@@ -5,13 +5,13 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::mpsc::{RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::options::SyncOptions;
 use super::plan::Item;
-use crate::mirror::download::{DownloadError, Downloaded, Downloader, Event};
+use crate::mirror::download::{DownloadError, Downloaded, Downloader, Event, SizeError};
 use crate::mirror::hash::hash_file;
 use crate::mirror::interrupt;
 use crate::mirror::layout::RelPath;
@@ -23,6 +23,11 @@ use crate::mirror::progress::{self, Progress};
 /// still waiting on the network has nothing to lose.
 const GRACE: Duration = Duration::from_secs(1);
 
+/// A dry run stops asking a host for sizes after this many connection
+/// failures: behind a firewall that drops packets each one costs a whole
+/// `--timeout`, and a list names thousands of files on one host.
+const HOST_FAILURES: u32 = 3;
+
 /// What a worker found or did for one item.
 #[derive(Debug)]
 pub struct Done {
@@ -33,7 +38,7 @@ pub struct Done {
     /// The download that landed.
     pub downloaded: Option<Downloaded>,
     /// Dry run: the size of what would be fetched.
-    pub would_fetch: Option<Result<Option<u64>, String>>,
+    pub would_fetch: Option<Result<Option<u64>, SizeError>>,
     /// What went wrong.
     pub error: Option<DownloadError>,
     /// `--offline`: the file was found under another name and moved into place.
@@ -122,6 +127,7 @@ pub fn run_workers(
         downloader: downloader.clone(),
         dry_run: s.dry_run,
         offline: s.offline,
+        unreachable: Mutex::new(HashMap::new()),
     });
     let rx = spawn_pool(jobs, s.jobs, move |i, tx| ctx.work(i, tx));
 
@@ -207,9 +213,38 @@ struct WorkerCtx {
     downloader: Downloader,
     dry_run: bool,
     offline: bool,
+    /// Dry run: connection failures per host.
+    unreachable: Mutex<HashMap<String, u32>>,
 }
 
 impl WorkerCtx {
+    /// The size of `url`, unless its host failed [`HOST_FAILURES`] connections already.
+    fn size_of(&self, url: &url::Url) -> Result<Option<u64>, SizeError> {
+        let host = url.host_str().unwrap_or_default().to_string();
+        let seen = self
+            .unreachable
+            .lock()
+            .unwrap()
+            .get(&host)
+            .copied()
+            .unwrap_or(0);
+        if seen >= HOST_FAILURES {
+            return Err(SizeError::Unreachable(format!(
+                "not asked: {seen} connections to {host} failed"
+            )));
+        }
+        let size = self.downloader.size_of(url);
+        if let Err(SizeError::Unreachable(_)) = &size {
+            *self
+                .unreachable
+                .lock()
+                .unwrap()
+                .entry(host.clone())
+                .or_default() += 1;
+        }
+        size
+    }
+
     fn work(&self, i: usize, tx: &Sender<Msg>) {
         let done = self.settle(i, tx);
         let _ = tx.send(Msg::Finished { item: i, done });
@@ -272,7 +307,7 @@ impl WorkerCtx {
             return done;
         }
         if self.dry_run {
-            done.would_fetch = Some(self.downloader.size_of(url));
+            done.would_fetch = Some(self.size_of(url));
             return done;
         }
         let events = |event: Event| {
