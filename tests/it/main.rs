@@ -38,3 +38,4 @@ mod shim;
 mod shim_cache;
 mod sync_usability;
 mod trust;
+mod uv_matrix;
