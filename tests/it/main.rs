@@ -19,6 +19,7 @@ mod entry_policy;
 // Linux only: its bare server relies on how Linux treats a full listen queue.
 #[cfg(target_os = "linux")]
 mod faults;
+mod follows_uv;
 mod harness;
 mod hostile_dns;
 mod install;
