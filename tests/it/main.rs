@@ -30,6 +30,7 @@ mod mirror;
 mod mirror_downloads;
 #[cfg(unix)]
 mod nginx;
+mod pull_through;
 #[cfg(unix)]
 mod served_mirror;
 #[cfg(unix)]
