@@ -360,20 +360,12 @@ mod tests {
     fn metadata_false_goes_with_the_mirror_of_its_file() {
         let file = parse_str("mirror = \"https://a.example/uv/\"\nmetadata = false\n").unwrap();
         assert_eq!(file.metadata, Some(false));
-        let err = parse_str("mirror = \"https://a.example/\"\nmetadata-url = \"https://a.example/m.json\"\nmetadata = false\n")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains(":3:") && err.contains("remove one of the two"),
-            "{err}"
-        );
+        let both = "mirror = \"https://a.example/\"\nmetadata-url = \"https://a.example/m\"\n";
+        let err = parse_str(&format!("{both}metadata = false\n")).unwrap_err();
+        assert!(err.to_string().contains(":3: key `metadata`"), "{err}");
         let alone = parse_str("metadata = false\n").unwrap();
         assert_eq!(alone.metadata, None);
-        assert!(
-            alone.ignored[0].contains("names none; ignored"),
-            "{:?}",
-            alone.ignored
-        );
+        assert!(alone.ignored[0].contains("ignored"), "{:?}", alone.ignored);
     }
 
     #[test]

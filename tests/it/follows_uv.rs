@@ -4,7 +4,8 @@
 //! with the real uv. uv's published lists of three points of its history
 //! are accepted as they are (the oldest, with `arch` as a plain string,
 //! upgraded to the current form), and the real uv reads every entry the
-//! shim hands it. `mirror sync --from` an old list writes the current form.
+//! shim hands it. `mirror sync --from` an old list writes the current form
+//! and leaves out, with a note, what uv would skip.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -276,6 +277,8 @@ fn mirror_sync_from_an_old_list_writes_the_current_form() {
         libc: "none",
         ..Spec::cpython("3.12.8", "20240726")
     });
+    let plan9 = up.add(Spec::cpython("3.11.9", "20240726"));
+    up.tamper(&plan9.key, "os", json!("plan9"));
     // The forms older uv lists wrote.
     up.tamper(&plain.key, "arch", json!("x86_64"));
     up.tamper(&mac.key, "arch", json!("aarch64"));
@@ -296,8 +299,14 @@ fn mirror_sync_from_an_old_list_writes_the_current_form() {
         json!({"family": "aarch64", "variant": null})
     );
     assert_eq!(meta[&mac.key]["os"], "darwin");
-    // Both files came down: the upgrade lost no entry.
-    assert_eq!(up.downloads().len(), 2);
+    // Both files came down: the upgrade lost no entry. The entry uv would
+    // skip is left out, and the sync says so.
+    assert_eq!(up.downloads().len(), 2, "{:#?}", up.downloads());
+    let said = format!("{}{}", stdout(&output), stderr(&output));
+    assert!(
+        said.contains("1 entries left out") && said.contains("`os` = `plan9`"),
+        "{said}"
+    );
     assert!(dest.join(&plain.rel).exists() && dest.join(&mac.rel).exists());
     assert_success(&verify(env, &dest));
 }
