@@ -10,6 +10,8 @@
 //! is told to trust the platform's certificate store is decided in [`certs`].
 
 mod certs;
+#[cfg(test)]
+mod metadata_false;
 
 use std::path::Path;
 
@@ -287,8 +289,17 @@ fn without_metadata(facts: &Facts, mirror: &Sourced<Mirror>, handover: &mut Hand
         ));
         return;
     }
-    // The mirror variables: old uv, or no copy of the metadata to hand over.
-    handover.notes.push(if facts.reads_json_url {
+    // The mirror variables: a mirror without metadata, old uv, or no copy
+    // of the metadata to hand over.
+    handover.notes.push(if mirror.value.metadata == MetadataSource::Unpublished {
+        format!(
+            "the mirror publishes no metadata (`metadata = false` in {}): uv gets the mirror \
+             variables, whatever its version, and nothing is fetched; the trade-off: uv asks the \
+             mirror for the builds its own built-in list names (the build dates compiled into \
+             that uv), so the mirror must serve those, and each uv version may ask for others",
+            mirror.origin
+        )
+    } else if facts.reads_json_url {
         "no validated copy of the mirror's metadata: uv gets the mirror variables and its built-in download list".into()
     } else {
         format!(

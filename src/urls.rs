@@ -15,6 +15,11 @@ pub const UPSTREAM_CPYTHON: &str =
 pub const UPSTREAM_CPYTHON_ASTRAL: &str =
     "https://releases.astral.sh/github/python-build-standalone/releases/download/";
 
+/// Where older uv lists (before python-build-standalone moved to astral-sh)
+/// name CPython builds; GitHub redirects it to [`UPSTREAM_CPYTHON`].
+pub const UPSTREAM_CPYTHON_INDYGREG: &str =
+    "https://github.com/indygreg/python-build-standalone/releases/download/";
+
 /// The prefix of PyPy downloads in uv's built-in list; `UV_PYPY_INSTALL_MIRROR` replaces it.
 pub const UPSTREAM_PYPY: &str = "https://downloads.python.org/pypy/";
 

@@ -98,7 +98,7 @@ fn https_mirror(facts: &Facts) -> bool {
     };
     let metadata = match &mirror.value.metadata {
         MetadataSource::Fetch(urls) => urls.as_slice(),
-        MetadataSource::UvReadsItself(_) => &[],
+        MetadataSource::UvReadsItself(_) | MetadataSource::Unpublished => &[],
     };
     mirror
         .value

@@ -6,11 +6,21 @@
 //! The field set follows uv's own reader: `name`, `arch.family`, `os`,
 //! `libc`, `major`, `minor`, `patch`, `url`, optional `arch.variant`,
 //! `prerelease`, `sha256`, `variant`, `build`.
+//!
+//! Like uv, two kinds of fault are told apart: a structure error (not an
+//! object, a field of the wrong JSON type, a missing field, a malformed
+//! sha256) is a [`Problem`] that refuses the document, while a value uv
+//! itself skips the entry for (an unknown `os`, `libc`, `arch`, `variant`
+//! or implementation) only drops that entry ([`Entry::skipped_by_uv`]), so
+//! the next value upstream adds cannot switch a fleet off the mirror.
+//! Older formats some uv version wrote (`arch` as a plain string, `os =
+//! "macos"`) are read and written back in the current form.
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::document::kind_of;
+use super::forms::{Arch, Os, current_os};
 
 /// Implementations uv can install.
 const NAMES: &[&str] = &["cpython", "pypy", "graalpy", "pyodide"];
@@ -33,8 +43,10 @@ const OSES: &[&str] = &[
     "haiku",
 ];
 
-/// Architecture families as uv's metadata spells them.
+/// Architecture families as uv's metadata spells them (`armv5tel` and
+/// `riscv64` are spellings uv maps to its own names).
 const ARCHES: &[&str] = &[
+    "armv5tel",
     "x86_64",
     "aarch64",
     "i686",
@@ -71,6 +83,12 @@ const LIBCS: &[&str] = &[
     "musleabihf",
 ];
 
+/// Micro-architecture levels uv knows (`x86_64` `v3` is uv's `x86_64_v3`).
+const ARCH_VARIANTS: &[&str] = &["v2", "v3", "v4"];
+
+/// Build variants uv knows (`variant`; none is the default build).
+const VARIANTS: &[&str] = &["freethreaded", "debug", "freethreaded+debug"];
+
 /// What is wrong with one entry: the field (`arch.family`) and the problem.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -97,8 +115,9 @@ pub struct Entry {
     pub name: String,
     /// The architecture.
     pub arch: Arch,
-    /// uv's `os`.
-    pub os: String,
+    /// uv's `os`; an old spelling ([`OLD_MACOS`]) is read as the current one.
+    #[serde(deserialize_with = "current_os")]
+    pub os: Os,
     /// uv's `libc`.
     pub libc: String,
     /// Python major version.
@@ -124,16 +143,6 @@ pub struct Entry {
     /// The build tag.
     #[serde(default)]
     pub build: Option<String>,
-}
-
-/// `arch`: a family and an optional variant (`x86_64` `v3`).
-#[derive(Debug, Deserialize)]
-pub struct Arch {
-    /// The family.
-    pub family: String,
-    /// The variant.
-    #[serde(default)]
-    pub variant: Option<String>,
 }
 
 /// A version number as uv reads it: a whole number from 0 to 255.
@@ -206,20 +215,6 @@ fn from_serde(err: serde_path_to_error::Error<serde_json::Error>) -> Problem {
     }
 }
 
-fn one_of(field: &str, value: &str, allowed: &[&str]) -> Result<(), Problem> {
-    if allowed.contains(&value) {
-        Ok(())
-    } else {
-        Err(Problem::new(
-            field,
-            format!(
-                "has unknown value `{value}` (expected one of: {})",
-                allowed.join(", ")
-            ),
-        ))
-    }
-}
-
 fn token(field: &str, value: &str) -> Result<(), Problem> {
     if !value.is_empty()
         && value
@@ -235,15 +230,32 @@ fn token(field: &str, value: &str) -> Result<(), Problem> {
     }
 }
 
-/// The checks serde's types do not make.
-fn check(entry: &Entry) -> Result<(), Problem> {
-    one_of("name", &entry.name, NAMES)?;
-    one_of("arch.family", &entry.arch.family, ARCHES)?;
-    if let Some(variant) = &entry.arch.variant {
-        token("arch.variant", variant)?;
+impl Entry {
+    /// The first value uv itself skips this entry for (`(field, value)`):
+    /// uv cannot use the entry, the rest of the document stays good.
+    pub fn skipped_by_uv(&self) -> Option<(&'static str, &str)> {
+        fn unknown<'a>(
+            field: &'static str,
+            value: &'a str,
+            known: &[&str],
+        ) -> Option<(&'static str, &'a str)> {
+            (!known.contains(&value)).then_some((field, value))
+        }
+        unknown("name", &self.name, NAMES)
+            .or_else(|| unknown("arch.family", &self.arch.family, ARCHES))
+            .or_else(|| {
+                let variant = self.arch.variant.as_deref()?;
+                unknown("arch.variant", variant, ARCH_VARIANTS)
+            })
+            .or_else(|| unknown("os", &self.os.name, OSES))
+            .or_else(|| unknown("libc", &self.libc, LIBCS))
+            .or_else(|| unknown("variant", self.variant.as_deref()?, VARIANTS))
     }
-    one_of("os", &entry.os, OSES)?;
-    one_of("libc", &entry.libc, LIBCS)?;
+}
+
+/// The checks serde's types do not make; values uv skips are not
+/// problems ([`Entry::skipped_by_uv`]).
+fn check(entry: &Entry) -> Result<(), Problem> {
     if let Some(pre) = entry.prerelease.as_deref().filter(|p| !p.is_empty()) {
         token("prerelease", pre)?;
     }
@@ -267,19 +279,37 @@ fn check(entry: &Entry) -> Result<(), Problem> {
 }
 
 /// Appends `"key":{…}` to `out`: the entry's fields in their order, as
-/// they came, but `url` set to `url`.
-pub fn write(out: &mut Vec<u8>, key: &str, raw: &RawValue, url: &str) {
+/// they came, but `url` set to `url` and an old form of `arch` or `os`
+/// written in the current one (`entry` is `raw` as [`read`] read it).
+pub fn write(out: &mut Vec<u8>, key: &str, raw: &RawValue, entry: &Entry, url: &str) {
     serde_json::to_writer(&mut *out, key).expect("writing to a Vec cannot fail");
     out.push(b':');
     let mut de = serde_json::Deserializer::from_str(raw.get());
-    serde::Deserializer::deserialize_map(&mut de, Writer { out, url })
+    serde::Deserializer::deserialize_map(&mut de, Writer { out, entry, url })
         .expect("a checked entry is an object");
 }
 
-/// Copies the fields of one entry object into `out`, replacing `url`.
+/// Copies the fields of one entry object into `out`, replacing `url` and
+/// upgrading old forms.
 struct Writer<'o> {
     out: &'o mut Vec<u8>,
+    entry: &'o Entry,
     url: &'o str,
+}
+
+impl Writer<'_> {
+    /// The text to write for field `name` in place of the document's, if any.
+    fn replaced(&self, name: &str) -> Option<serde_json::Value> {
+        match name {
+            "url" => Some(self.url.into()),
+            "arch" if self.entry.arch.plain => Some(serde_json::json!({
+                "family": self.entry.arch.family,
+                "variant": null,
+            })),
+            "os" if self.entry.os.upgraded => Some(self.entry.os.name.as_str().into()),
+            _ => None,
+        }
+    }
 }
 
 impl<'de> serde::de::Visitor<'de> for Writer<'_> {
@@ -300,8 +330,8 @@ impl<'de> serde::de::Visitor<'de> for Writer<'_> {
             first = false;
             serde_json::to_writer(&mut *self.out, &name).expect("writing to a Vec cannot fail");
             self.out.push(b':');
-            if name == "url" {
-                serde_json::to_writer(&mut *self.out, self.url)
+            if let Some(value) = self.replaced(&name) {
+                serde_json::to_writer(&mut *self.out, &value)
                     .expect("writing to a Vec cannot fail");
             } else {
                 self.out.extend_from_slice(value.get().as_bytes());
@@ -360,15 +390,9 @@ mod tests {
             ("minor", Some(json!(300)), "minor", "0 to 255"),
             ("minor", Some(json!(-1)), "minor", "0 to 255"),
             ("minor", Some(json!("3")), "minor", "0 to 255"),
-            ("os", Some(json!("plan9")), "os", "`plan9`"),
             ("os", Some(json!(null)), "os", "null"),
             ("arch", None, "arch", "is missing"),
-            (
-                "arch",
-                Some(json!("x86_64")),
-                "arch",
-                "expected struct Arch",
-            ),
+            ("arch", Some(json!(5)), "arch", "an object with `family`"),
             ("arch.family", None, "arch.family", "is missing"),
             ("sha256", Some(json!("zz")), "sha256", "`zz`"),
             ("url", Some(json!(" ")), "url", "is empty"),
@@ -379,6 +403,57 @@ mod tests {
             assert!(got.problem.contains(says), "{got:?}");
             assert!(!got.problem.contains("line"), "{got:?}");
         }
+    }
+
+    #[test]
+    fn values_uv_skips_drop_the_entry_not_the_document() {
+        use serde_json::json;
+        for (field, value) in [
+            ("name", json!("jython")),
+            ("os", json!("plan9")),
+            ("libc", json!("bionic")),
+            ("arch", json!({"family": "vax", "variant": null})),
+            ("arch", json!({"family": "x86_64", "variant": "v9"})),
+            ("variant", json!("tailcall")),
+        ] {
+            let mut entry = good();
+            entry[field] = value;
+            let read = read("k", &raw(entry)).unwrap();
+            let (named, _) = read.skipped_by_uv().expect(field);
+            assert!(named.starts_with(field), "{named} {field}");
+        }
+        for variant in [
+            None,
+            Some("freethreaded"),
+            Some("debug"),
+            Some("freethreaded+debug"),
+        ] {
+            let mut entry = good();
+            entry["variant"] = json!(variant);
+            entry["arch"]["variant"] = json!("v3");
+            assert_eq!(read("k", &raw(entry)).unwrap().skipped_by_uv(), None);
+        }
+    }
+
+    #[test]
+    fn old_forms_are_read_and_written_in_the_current_form() {
+        let mut old = good();
+        old["arch"] = serde_json::json!("aarch64");
+        old["os"] = serde_json::json!("macos");
+        let raw = raw(old);
+        let entry = read("k", &raw).unwrap();
+        assert_eq!(entry.skipped_by_uv(), None);
+        let mut out = b"{".to_vec();
+        write(&mut out, "k", &raw, &entry, "https://m.example/f");
+        out.push(b'}');
+        let back: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(
+            back["k"]["arch"],
+            serde_json::json!({"family": "aarch64", "variant": null})
+        );
+        assert_eq!(back["k"]["os"], "darwin");
+        assert_eq!(back["k"]["url"], "https://m.example/f");
+        assert_eq!(back["k"]["libc"], "gnu");
     }
 
     #[test]
@@ -398,8 +473,9 @@ mod tests {
     fn written_back_with_the_new_url_and_everything_else_as_it_came() {
         let text = r#"{"future": {"a": [1, 2.50]}, "url": "x", "name": "cpython"}"#;
         let entry = RawValue::from_string(text.into()).unwrap();
+        let read = read("k", &raw(good())).unwrap();
         let mut out = Vec::new();
-        write(&mut out, "k\"ey", &entry, "https://m.example/a\"b");
+        write(&mut out, "k\"ey", &entry, &read, "https://m.example/a\"b");
         assert_eq!(
             String::from_utf8(out).unwrap(),
             r#""k\"ey":{"future":{"a": [1, 2.50]},"url":"https://m.example/a\"b","name":"cpython"}"#

@@ -12,6 +12,7 @@ pub mod document;
 pub mod failover;
 pub mod fetch;
 pub mod fields;
+pub mod forms;
 pub mod freshness;
 pub mod integrity;
 pub mod name_lookup;

@@ -5,8 +5,8 @@
 //! An entry that fails is dropped with a [`DropReason`], never the whole
 //! document: one bad entry must not switch a fleet off the mirror. Only a
 //! document that loses every entry is a bad answer (see `schema`). Values
-//! uv itself would skip can later be dropped the same way, with a reason
-//! of their own.
+//! uv itself would skip are dropped the same way, with a reason of their
+//! own ([`DropReason::UnknownToUv`]).
 
 use std::fmt;
 
@@ -14,8 +14,8 @@ use url::{Host, Url};
 
 use super::rules::{Policy, Rewrite, Scope};
 use crate::urls::{
-    UPSTREAM_CPYTHON, UPSTREAM_CPYTHON_ASTRAL, UPSTREAM_GRAALPY, UPSTREAM_PYODIDE, UPSTREAM_PYPY,
-    as_base, metadata_url_of,
+    UPSTREAM_CPYTHON, UPSTREAM_CPYTHON_ASTRAL, UPSTREAM_CPYTHON_INDYGREG, UPSTREAM_GRAALPY,
+    UPSTREAM_PYODIDE, UPSTREAM_PYPY, as_base, metadata_url_of,
 };
 
 /// Why an entry is not handed to uv. URLs are shown redacted.
@@ -35,6 +35,14 @@ pub enum DropReason {
     OffMirror(String),
     /// No sha256 while `require-sha256` holds.
     NoSha256,
+    /// A value uv itself skips the entry for (an unknown `os`, `libc`,
+    /// `arch`, `variant` or implementation).
+    UnknownToUv {
+        /// The field (`arch.family`).
+        field: &'static str,
+        /// Its value, as written.
+        value: String,
+    },
 }
 
 impl fmt::Display for DropReason {
@@ -60,6 +68,11 @@ impl fmt::Display for DropReason {
                 "url {url} lies outside the mirror, on a host not in `allowed-hosts`"
             ),
             DropReason::NoSha256 => f.write_str("no sha256 (`require-sha256` is on)"),
+            DropReason::UnknownToUv { field, value } => write!(
+                f,
+                "`{field}` = `{}` is a value uv does not know (uv skips such entries)",
+                value.escape_debug()
+            ),
         }
     }
 }
@@ -127,6 +140,7 @@ impl<'r> Places<'r> {
         let upstream = vec![
             (UPSTREAM_CPYTHON, mirror.to_string(), false),
             (UPSTREAM_CPYTHON_ASTRAL, mirror.to_string(), false),
+            (UPSTREAM_CPYTHON_INDYGREG, mirror.to_string(), false),
             (UPSTREAM_PYPY, pypy, false),
             (UPSTREAM_GRAALPY, format!("{mirror}graalpy/"), true),
             (UPSTREAM_PYODIDE, format!("{mirror}pyodide/"), true),

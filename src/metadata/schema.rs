@@ -135,13 +135,20 @@ pub fn validate(
     let mut dropped = Drops::default();
     let walked = document::for_each_entry(body, |key, raw| {
         let entry = fields::read(&key, raw).map_err(|p| (key.clone(), p))?;
-        match place(&entry, source, &places).map_err(|p| (key.clone(), p))? {
+        let placed = match entry.skipped_by_uv() {
+            Some((field, value)) => Err(DropReason::UnknownToUv {
+                field,
+                value: value.to_string(),
+            }),
+            None => place(&entry, source, &places).map_err(|p| (key.clone(), p))?,
+        };
+        match placed {
             Ok(url) => {
                 if entries > 0 {
                     json.push(b',');
                 }
                 let handed = places.hand_over(&entry.name, url);
-                fields::write(&mut json, &key, raw, &handed);
+                fields::write(&mut json, &key, raw, &entry, &handed);
                 entries += 1;
             }
             Err(reason) => {

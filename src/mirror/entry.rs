@@ -117,6 +117,15 @@ pub struct Download {
 /// `source`; entries keep their URLs wherever they point (sync and verify
 /// judge those themselves). One entry is parsed at a time.
 pub fn parse_document(body: &[u8], source: &Url) -> Result<Vec<Download>, MetadataError> {
+    parse_document_with_drops(body, source).map(|(downloads, _)| downloads)
+}
+
+/// [`parse_document`], with the entries it left out (those uv itself would
+/// skip, such as an unknown `os`) and why.
+pub fn parse_document_with_drops(
+    body: &[u8],
+    source: &Url,
+) -> Result<(Vec<Download>, schema::Drops), MetadataError> {
     let validated = schema::validate(body, source, &Rewrite::default(), &Policy::anywhere())?;
     let mut downloads = Vec::with_capacity(validated.entries);
     let walked = document::for_each_entry(&validated.json, |key, raw| {
@@ -126,7 +135,7 @@ pub fn parse_document(body: &[u8], source: &Url) -> Result<Vec<Download>, Metada
         Ok::<(), std::convert::Infallible>(())
     });
     assert!(walked.is_ok(), "validated metadata is an object of entries");
-    Ok(downloads)
+    Ok((downloads, validated.dropped))
 }
 
 /// Builds a [`Download`] from an entry that passed [`crate::metadata::schema::validate`].

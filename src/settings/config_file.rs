@@ -18,6 +18,9 @@ pub struct ConfigFile {
     pub mirror: Option<OneOrMany>,
     /// Where the metadata lives, when not at `<mirror>/download-metadata.json`.
     pub metadata_url: Option<String>,
+    /// `false`: the mirror of this file publishes no metadata (a
+    /// pull-through proxy); uv gets the mirror variables, nothing is fetched.
+    pub metadata: Option<bool>,
     /// PyPy mirror, handed to uv as `UV_PYPY_INSTALL_MIRROR`.
     pub pypy_mirror: Option<String>,
     /// Package index, handed to uv as `UV_DEFAULT_INDEX`.
@@ -193,7 +196,34 @@ pub fn parse(text: &str, path: &Path) -> Result<ConfigFile, ConfigError> {
         ));
     }
     check_hosts(&file, text, path)?;
+    check_metadata(&mut file, text, path)?;
     Ok(file)
+}
+
+/// `metadata = false` belongs to the mirror of the same file, like
+/// `metadata-url`, which it contradicts.
+fn check_metadata(file: &mut ConfigFile, text: &str, path: &Path) -> Result<(), ConfigError> {
+    if file.metadata != Some(false) {
+        return Ok(());
+    }
+    if file.metadata_url.is_some() {
+        return Err(invalid(
+            path,
+            line_of_key(text, "metadata"),
+            "key `metadata`: `metadata = false` says the mirror publishes no metadata, \
+             but `metadata-url` names some; remove one of the two"
+                .into(),
+        ));
+    }
+    if file.mirror.is_none() {
+        file.metadata = None;
+        file.ignored.push(format!(
+            "{}:{}: key `metadata` describes the mirror named in the same file, and this file names none; ignored",
+            path.display(),
+            line_of_key(text, "metadata")
+        ));
+    }
+    Ok(())
 }
 
 /// Host lists must name hosts: `mirror.example` or `10.0.0.1`, not a URL.
@@ -324,6 +354,18 @@ mod tests {
 
     fn parse_str(text: &str) -> Result<ConfigFile, ConfigError> {
         parse(text, Path::new("/etc/uv/shim.toml"))
+    }
+
+    #[test]
+    fn metadata_false_goes_with_the_mirror_of_its_file() {
+        let file = parse_str("mirror = \"https://a.example/uv/\"\nmetadata = false\n").unwrap();
+        assert_eq!(file.metadata, Some(false));
+        let both = "mirror = \"https://a.example/\"\nmetadata-url = \"https://a.example/m\"\n";
+        let err = parse_str(&format!("{both}metadata = false\n")).unwrap_err();
+        assert!(err.to_string().contains(":3: key `metadata`"), "{err}");
+        let alone = parse_str("metadata = false\n").unwrap();
+        assert_eq!(alone.metadata, None);
+        assert!(alone.ignored[0].contains("ignored"), "{:?}", alone.ignored);
     }
 
     #[test]

@@ -87,6 +87,8 @@ pub enum MetadataSource {
     Fetch(Vec<Url>),
     /// uv reads it itself from this local path (set in uv's own config); the shim leaves it.
     UvReadsItself(String),
+    /// The mirror publishes none (`metadata = false`: a pull-through proxy).
+    Unpublished,
 }
 
 /// A mirror: the bases that serve its files and where its metadata comes from.
@@ -126,6 +128,7 @@ impl Mirror {
                 .collect::<Vec<_>>()
                 .join(", "),
             MetadataSource::UvReadsItself(path) => format!("{path} (read by uv itself)"),
+            MetadataSource::Unpublished => "none published, `metadata = false`".into(),
         };
         if bases.is_empty() {
             format!("metadata {metadata}")
@@ -184,10 +187,11 @@ impl Layer {
         };
         let urls = &file.urls;
         let mirror = (!urls.mirrors.is_empty() || urls.metadata.is_some()).then(|| {
-            Sourced::new(
-                Mirror::at(urls.mirrors.clone(), urls.metadata.clone()),
-                origin.clone(),
-            )
+            let mut mirror = Mirror::at(urls.mirrors.clone(), urls.metadata.clone());
+            if file.metadata == Some(false) {
+                mirror.metadata = MetadataSource::Unpublished;
+            }
+            Sourced::new(mirror, origin.clone())
         });
         Layer {
             mirror,

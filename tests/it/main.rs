@@ -19,6 +19,7 @@ mod entry_policy;
 // Linux only: its bare server relies on how Linux treats a full listen queue.
 #[cfg(target_os = "linux")]
 mod faults;
+mod follows_uv;
 mod harness;
 mod hostile_dns;
 mod install;
@@ -30,6 +31,7 @@ mod mirror_downloads;
 #[cfg(unix)]
 mod nginx;
 mod old_uv;
+mod pull_through;
 #[cfg(unix)]
 mod served_mirror;
 #[cfg(unix)]

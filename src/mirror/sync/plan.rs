@@ -124,7 +124,15 @@ fn read_upstream(s: &SyncOptions, findings: &mut Findings) -> anyhow::Result<Vec
             anyhow::bail!("{shown_from} answered 304 to an unconditional request")
         }
     };
-    let all = entry::parse_document(&body, &s.from)?;
+    let (all, dropped) = entry::parse_document_with_drops(&body, &s.from)?;
+    if dropped.count > 0 {
+        // Entries uv itself would skip: left out of the mirror, said once.
+        findings.notes.push(format!(
+            "{shown_from}: {} entries left out; the first: {}",
+            dropped.count,
+            dropped.first.join("; ")
+        ));
+    }
     let picked: HashSet<usize> = select::select(&all, &s.filters).into_iter().collect();
     if picked.is_empty() {
         anyhow::bail!(
