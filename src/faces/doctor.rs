@@ -117,6 +117,8 @@ struct UvLine {
     error: Option<String>,
     /// Other uv-shims found on PATH and passed over.
     other_shims: Vec<String>,
+    /// What a `uvx` call runs: the real uvx, or the real uv's uvx command.
+    uvx: Option<String>,
 }
 
 /// Runs `doctor`; exits 1 when something needs fixing.
@@ -348,6 +350,10 @@ fn build(p: &Run, proxies: &Proxies) -> Report {
             }),
             error: None,
             other_shims: shims.clone(),
+            uvx: p
+                .target(crate::handover::face::Face::Uvx)
+                .ok()
+                .map(|t| redact::text(&t.explain())),
         },
         Err(err) => {
             let err = redact::text(&err.to_string());
@@ -358,6 +364,7 @@ fn build(p: &Run, proxies: &Proxies) -> Report {
                 version: None,
                 error: Some(err),
                 other_shims: shims,
+                uvx: None,
             }
         }
     };
@@ -515,6 +522,9 @@ fn render(r: &Report) -> String {
             );
             if let Some(v) = &r.real_uv.version {
                 let _ = writeln!(o, "  version {v}");
+            }
+            if let Some(uvx) = &r.real_uv.uvx {
+                let _ = writeln!(o, "  uvx {uvx}");
             }
         }
         (None, Some(err)) => {

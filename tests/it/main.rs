@@ -36,3 +36,5 @@ mod shared_machines;
 mod shim;
 mod shim_cache;
 mod trust;
+#[cfg(unix)]
+mod uvx;
