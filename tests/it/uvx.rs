@@ -176,6 +176,31 @@ fn without_a_real_uvx_the_real_uvs_tool_uvx_runs() {
         "{}",
         stdout(&doctor)
     );
+
+    // A uvx put beside that uv later is taken at once: the remembered plan
+    // rested on its absence. (It notes that it ran, then is the real uvx.)
+    let again = uvx_python(env, &uvx, mirror);
+    assert_success(&again);
+    let marker = env.root().join("uvx-ran");
+    let script = alone.join("uvx");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\ntouch '{}'\nexec '{}' \"$@\"\n",
+            marker.display(),
+            real_uv(UV_NEW).with_file_name("uvx").display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let output = uvx_python(env, &uvx, mirror);
+    assert_success(&output);
+    assert!(stdout(&output).starts_with("ran "), "{}", stdout(&output));
+    assert!(
+        marker.exists(),
+        "the new uvx beside the real uv did not run"
+    );
 }
 
 /// uv before 0.6.13 reads no metadata URL; through `uvx` it gets the mirror
