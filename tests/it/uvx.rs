@@ -3,7 +3,8 @@
 //! own `tool uvx`. Both layouts a user meets: the shim in a folder of its own
 //! ahead of the real uv's, and the shim installed beside the real uv and uvx
 //! by `install.sh`. The real uv does the work every time: a uvx call with
-//! `--python X` installs X from the mirror.
+//! `--python X` installs X from the mirror. uv 0.2.21, the last before
+//! `tool uvx`, shows that an old uv gets `tool run`.
 
 use std::path::{Path, PathBuf};
 
@@ -236,4 +237,40 @@ fn old_uvs_uvx_asks_the_mirror() {
         asked[0]
     );
     assert_eq!(mirror.metadata_requests(), 0);
+}
+
+/// The last uv before the hidden `tool uvx` command (uv 0.2.22 added it);
+/// its own uvx ran `uv tool run`.
+const UV_TOOL_RUN_ERA: &str = "0.2.21";
+
+/// A uv from before `tool uvx`, with no uvx beside it: the shim runs its
+/// `tool run`, as that uv's own uvx did (`tool uvx` does not exist there).
+#[test]
+fn a_uv_before_tool_uvx_gets_tool_run() {
+    let world = World::builder().mirror().named_in_system_config().build();
+    let env = &world.env;
+    let alone = env.root().join("uv-alone");
+    std::fs::create_dir_all(&alone).unwrap();
+    std::os::unix::fs::symlink(real_uv(UV_TOOL_RUN_ERA), alone.join("uv")).unwrap();
+    env.write_user_config(&format!("uv = \"{}\"\n", alone.join("uv").display()));
+    let uvx = link_uvx(env);
+
+    // `tool run --help` is that uv's help for running a tool; `tool uvx`
+    // would be an unknown subcommand there.
+    let output = run(env.command(&uvx).arg("--help"));
+    assert_success(&output);
+    assert!(
+        stdout(&output).contains("Usage: uv tool run"),
+        "{}",
+        stdout(&output)
+    );
+    let doctor = run(env.shim().arg("doctor"));
+    assert!(
+        stdout(&doctor).contains(&format!(
+            "uvx none usable beside the real uv: runs {} tool run instead",
+            alone.join("uv").display()
+        )),
+        "{}",
+        stdout(&doctor)
+    );
 }
