@@ -113,18 +113,27 @@ fn uvx_installed_beside_the_real_uvx_installs_from_the_mirror() {
         std::fs::copy(real_uv(UV_NEW).with_file_name(name), bin.join(name)).unwrap();
     }
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("install.sh");
-    let install = run(env
-        .command("sh")
-        .arg(script)
-        .args(["--binary", SHIM_EXE, "--no-doctor", "--bin-dir"])
-        .arg(&bin)
-        .env("PATH", format!("{}:/usr/bin:/bin", bin.display())));
-    assert_success(&install);
+    let install = || {
+        run(env
+            .command("sh")
+            .arg(&script)
+            .args(["--binary", SHIM_EXE, "--no-doctor", "--bin-dir"])
+            .arg(&bin)
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display())))
+    };
+    let real_uvx = std::fs::read(bin.join("uvx")).unwrap();
+    let first = install();
+    assert_success(&first);
     assert!(
-        stdout(&install).contains("moved the real uvx"),
+        stdout(&first).contains("moved the real uvx"),
         "{}",
-        stdout(&install)
+        stdout(&first)
     );
+    // Again: the second run finds its own links and moves nothing.
+    let again = install();
+    assert_success(&again);
+    assert!(!stdout(&again).contains("moved"), "{}", stdout(&again));
+    assert_eq!(std::fs::read(bin.join("uvx-real")).unwrap(), real_uvx);
     assert_eq!(
         std::fs::read_link(bin.join("uvx")).unwrap(),
         PathBuf::from("uv-shim")
