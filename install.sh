@@ -1,5 +1,5 @@
 #!/bin/sh
-# Build uv-shim from this checkout and install it as `uv-shim` plus a `uv` link.
+# Build uv-shim from this checkout and install it as `uv-shim` plus `uv` and `uvx` links.
 #
 #   ./install.sh [--bin-dir DIR] [--binary FILE] [--no-doctor]
 #
@@ -8,8 +8,9 @@
 # On Linux with glibc the build is linked statically: no dynamic loader work
 # on every `uv` call (see the README's benchmark).
 # The real uv is never deleted: a real uv already sitting at DIR/uv is moved to
-# DIR/uv-real, and its path is recorded (key `uv`) in the shim's config, which
-# is the system config (/etc/uv/shim.toml) as root, else the user config.
+# DIR/uv-real (a real uvx at DIR/uvx to DIR/uvx-real), and the real uv's path
+# is recorded (key `uv`) in the shim's config, which is the system config
+# (/etc/uv/shim.toml) as root, else the user config.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -23,7 +24,7 @@ while [ $# -gt 0 ]; do
         --binary) binary=${2:?--binary needs a file}; shift 2 ;;
         --binary=*) binary=${1#--binary=}; shift ;;
         --no-doctor) run_doctor=0; shift ;;
-        -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "install.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -63,7 +64,6 @@ fi
 mkdir -p "$bin_dir"
 bin_dir=$(cd "$bin_dir" && pwd)
 shim="$bin_dir/uv-shim"
-link="$bin_dir/uv"
 
 # Replace the binary atomically, so a running `uv` never sees half a file.
 cp "$built" "$shim.tmp.$$"
@@ -73,23 +73,35 @@ say "installed $shim"
 
 same_file() { [ -e "$1" ] && [ -e "$2" ] && [ "$1" -ef "$2" ]; }
 
-real_uv=""
-if [ -e "$link" ] || [ -L "$link" ]; then
-    if same_file "$link" "$shim"; then
-        : # Already our link.
-    elif [ -L "$link" ] && [ "$(basename "$(readlink "$link")")" = uv-shim ]; then
-        say "replacing $link, a link to another uv-shim"
-        rm -f "$link"
-    else
-        # A real uv lives where the link must go: keep it beside, never delete it.
-        real_uv="$bin_dir/uv-real"
-        [ -e "$real_uv" ] && die "$link is not uv-shim and $real_uv exists too; move one of them away first"
-        mv "$link" "$real_uv"
-        say "moved the real uv from $link to $real_uv"
+# link_face NAME: DIR/NAME -> uv-shim. A real program already there is moved
+# to DIR/NAME-real (never deleted), which is left in $moved.
+link_face() {
+    target="$bin_dir/$1"
+    moved=""
+    if [ -e "$target" ] || [ -L "$target" ]; then
+        if same_file "$target" "$shim"; then
+            : # Already our link.
+        elif [ -L "$target" ] && [ "$(basename "$(readlink "$target")")" = uv-shim ]; then
+            say "replacing $target, a link to another uv-shim"
+            rm -f "$target"
+        else
+            # A real one lives where the link must go: keep it beside, never delete it.
+            moved="$target-real"
+            [ -e "$moved" ] && die "$target is not uv-shim and $moved exists too; move one of them away first"
+            mv "$target" "$moved"
+            say "moved the real $1 from $target to $moved"
+        fi
     fi
-fi
-ln -sfn uv-shim "$link"
-say "linked $link -> uv-shim"
+    ln -sfn uv-shim "$target"
+    say "linked $target -> uv-shim"
+}
+
+link_face uv
+real_uv=$moved
+# uvx too: the real uvx runs the `uv` in its own folder, so from another
+# folder it would pass the shim by. The shim runs the real uvx (or the real
+# uv's `tool uvx`) itself.
+link_face uvx
 
 # Where would the shim find the real uv by itself? The first uv on PATH that is not the shim.
 if [ -z "$real_uv" ]; then

@@ -5,8 +5,10 @@ with a fresh metadata copy from a local file mirror, after one call has
 written the warm plan. The stand-in's own calls are the same for every shim
 binary, so two binaries compare directly.
 
-Usage: python3 scripts/warm-syscalls.py [SHIM_BINARY ...]
-       (default: the release build that scripts/bench-hot-path.py makes)
+Usage: python3 scripts/warm-syscalls.py [--face uv|uvx] [SHIM_BINARY ...]
+       (default: the release build that scripts/bench-hot-path.py makes;
+       --face uvx calls the shim as `uvx`, which hands the stand-in
+       `tool uvx --version`: no uvx sits beside it)
 Needs: strace.
 """
 import importlib.util, json, os, subprocess, sys, tempfile
@@ -17,7 +19,7 @@ bench = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(bench)
 
 
-def count(shim, work):
+def count(shim, work, face):
     root = tempfile.mkdtemp(dir=work)
     for d in ("etc", "cache", "bin", "home", "mirror"):
         os.makedirs(os.path.join(root, d))
@@ -27,7 +29,7 @@ def count(shim, work):
     with open(fake, "w") as f:
         f.write("#!/bin/sh\necho 'uv 0.13.9'\n")
     os.chmod(fake, 0o755)
-    os.symlink(shim, os.path.join(root, "bin", "uv"))
+    os.symlink(shim, os.path.join(root, "bin", face))
     with open(os.path.join(root, "etc", "shim.toml"), "w") as f:
         f.write(f'mirror = "{os.path.join(root, "mirror")}"\nuv = "{fake}"\n')
     env = {
@@ -37,7 +39,7 @@ def count(shim, work):
         "UV_SHIM_CACHE_DIR": os.path.join(root, "cache"),
         "UV_SHIM_RESOLV_CONF": "/dev/null",
     }
-    uv = os.path.join(root, "bin", "uv")
+    uv = os.path.join(root, "bin", face)
     subprocess.run([uv, "--version"], env=env, check=True, capture_output=True)
     out = os.path.join(root, "strace.txt")
     subprocess.run(["strace", "-f", "-c", "-o", out, uv, "--version"], env=env, check=True,
@@ -51,9 +53,13 @@ def count(shim, work):
 
 
 def main():
-    shims = sys.argv[1:] or [bench.build_shim()]
+    args = sys.argv[1:]
+    face = "uv"
+    if args[:1] == ["--face"]:
+        face, args = args[1], args[2:]
+    shims = args or [bench.build_shim()]
     with tempfile.TemporaryDirectory() as work:
-        results = [(s, count(os.path.abspath(s), work)) for s in shims]
+        results = [(s, count(os.path.abspath(s), work, face)) for s in shims]
     names = sorted({n for _, c in results for n in c})
     print("syscall".ljust(20) + "".join(f"{i + 1:>10}" for i in range(len(results))))
     for n in names:

@@ -1,5 +1,5 @@
-//! uv-shim: one binary, several faces. Named `uv`, it hands every call to
-//! the real uv after pointing it at the organisation's mirror; named
+//! uv-shim: one binary, several faces. Named `uv` (or `uvx`), it hands every
+//! call to the real uv (or uvx) after pointing it at the organisation's mirror; named
 //! anything else (`uv-shim`), it is a tool of its own. This file only
 //! dispatches.
 //!
@@ -36,9 +36,10 @@ fn main() -> ExitCode {
         .and_then(|stem| stem.to_str())
         .unwrap_or_default()
         .to_string();
-    if invoked_as == "uv" {
+    // `uv`, `uvx` (and `uvw` on Windows): the invisible faces.
+    if let Some(face) = handover::face::Face::from_stem(&invoked_as) {
         let uv_args = args.split_off(1);
-        faces::uv::run(&env_vars::process_env, uv_args)
+        faces::uv::run(&env_vars::process_env, face, uv_args)
     } else {
         faces::cli::run(&env_vars::process_env, args)
     }

@@ -11,6 +11,7 @@ use crate::cache::{Cache, Passed};
 use crate::decide::{self, Handover, Scheme};
 use crate::discover::{self, Depth, Discovery, Paths, uv_toml};
 use crate::env_vars::{EnvVars, Lookup};
+use crate::handover::face::{self, Face, Target};
 use crate::handover::real_uv::{self, RealUvError};
 use crate::handover::uv_version::{Version, VersionSource};
 use crate::handover::warm::Remembered;
@@ -41,8 +42,10 @@ pub struct Run {
     pub uv: Result<Sourced<PathBuf>, RealUvError>,
     /// Other uv-shims passed over on `PATH`.
     pub other_shims: Vec<PathBuf>,
-    /// Its version.
+    /// Its version, when there is a mirror or a report.
     pub version: Option<Result<(Version, VersionSource), String>>,
+    /// Its version whenever it said one (what `uvx` hands to, mirror or not).
+    pub uv_version: Option<Version>,
     /// The metadata request, when the decision hands uv metadata.
     pub request: Option<Request>,
     /// How fresh the metadata copy is.
@@ -77,11 +80,7 @@ pub fn run(env: Lookup, depth: Depth, fetching: Fetching) -> Run {
     // The version matters only when there is a mirror to hand over (or a report to give).
     let wants_version = discovery.settings.layer.mirror.is_some() || depth == Depth::All;
     let (uv, version, other_shims) = match found {
-        Ok(found) => (
-            Ok(found.uv),
-            wants_version.then_some(found.version),
-            found.other_shims,
-        ),
+        Ok(found) => (Ok(found.uv), Some(found.version), found.other_shims),
         Err(err) => {
             let shims = match &err {
                 RealUvError::NotFound { shims } => shims.clone(),
@@ -90,6 +89,11 @@ pub fn run(env: Lookup, depth: Depth, fetching: Fetching) -> Run {
             (Err(err), None, shims)
         }
     };
+    let uv_version = match &version {
+        Some(Ok((v, _))) => Some(*v),
+        _ => None,
+    };
+    let version = version.filter(|_| wants_version);
     let decision = decide::decide(&decide::Facts {
         env,
         settings: &discovery.settings,
@@ -130,6 +134,7 @@ pub fn run(env: Lookup, depth: Depth, fetching: Fetching) -> Run {
         uv,
         other_shims,
         version,
+        uv_version,
         request,
         freshness,
         handover,
@@ -190,15 +195,28 @@ impl Run {
         lines
     }
 
-    /// What the warm path may remember of this run: the hand-over and when
+    /// What the `face` starts: the real uv, or for `uvx` the real uvx beside
+    /// it or the real uv's own uvx command ([`face::target`]); the paths
+    /// looked at join [`Run::inputs`], so the warm path rests on them too.
+    pub fn target(&self, face: Face) -> Result<Target, &RealUvError> {
+        let uv = self.uv.as_ref()?;
+        Ok(face::target(
+            face,
+            &uv.value,
+            self.uv_version.as_ref(),
+            &self.inputs,
+        ))
+    }
+
+    /// What the warm path may remember of this run: the hand-over of `target` and when
     /// it expires (what it rests on is in [`Run::inputs`]). `None` when this
     /// run had anything to say (a warning, a stale copy, no uv), so such runs
     /// always take the full pipeline again.
-    pub fn warm_plan(&self) -> Option<(Remembered, u64)> {
+    pub fn warm_plan(&self, target: &Target) -> Option<(Remembered, u64)> {
         if !self.warnings().is_empty() {
             return None;
         }
-        let uv = self.uv.as_ref().ok()?;
+        self.uv.as_ref().ok()?;
         if matches!(self.version, Some(Err(_))) {
             return None;
         }
@@ -213,7 +231,8 @@ impl Run {
         }
         let expires = self.inputs.expires().min(now.saturating_add(PLAN_MAX_AGE));
         let hand_over = Remembered {
-            uv: uv.value.clone(),
+            uv: target.program.clone(),
+            prefix: target.prefix.clone(),
             vars: self
                 .handover
                 .to_set()

@@ -72,7 +72,9 @@ pub fn run(env: Lookup, args: Vec<OsString>) -> ExitCode {
         Command::Doctor { json } => super::doctor::run(env, json),
         Command::Env { shell } => print_env(env, shell),
         Command::Refresh => refresh(env),
-        Command::Exec { args } => return super::uv::run(env, args),
+        Command::Exec { args } => {
+            return super::uv::run(env, crate::handover::face::Face::Uv, args);
+        }
         Command::Mirror { command } => crate::mirror::run(command, env),
     };
     match result {

@@ -10,9 +10,10 @@
 //! JSON, no network. Anything unexpected falls back to the full pipeline,
 //! which is always right; this file only ever saves time.
 //!
-//! The record's name is a hash of the binary and of every variable in
-//! [`EnvVars::ALL`], so two shells with different settings keep two plans
-//! instead of overwriting each other's.
+//! The record's name is a hash of the binary, the face it was started
+//! under (`uv`, `uvx`) and every variable in [`EnvVars::ALL`], so two shells
+//! with different settings, or `uv` and `uvx`, keep two plans instead of
+//! overwriting each other's.
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -24,13 +25,15 @@ use crate::fsutil::{FileStamp, Record, record};
 use crate::inputs::Inputs;
 
 const KIND: &str = "plan";
-const VERSION: &str = concat!("2 ", env!("CARGO_PKG_VERSION"));
+const VERSION: &str = concat!("3 ", env!("CARGO_PKG_VERSION"));
 
 /// What the warm path hands over.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Remembered {
-    /// The real uv.
+    /// The program to start: the real uv (or, for `uvx`, the real uvx).
     pub uv: PathBuf,
+    /// Arguments put before the caller's (`tool uvx` when uv stands in for uvx).
+    pub prefix: Vec<String>,
     /// The variables to set.
     pub vars: Vec<(String, String)>,
 }
@@ -53,10 +56,13 @@ fn value_hash(value: Option<&OsStr>) -> String {
 pub fn path(
     cache_dir: &Path,
     exe: &Path,
+    face: &str,
     env: impl Fn(&str) -> Option<std::ffi::OsString>,
 ) -> PathBuf {
     let mut hash = Sha256::new();
     hash.update(exe.as_os_str().as_encoded_bytes());
+    hash.update(b"\0");
+    hash.update(face.as_bytes());
     for name in EnvVars::ALL {
         if EnvVars::PER_PROCESS.contains(name) {
             continue;
@@ -73,9 +79,9 @@ pub fn path(
         .join(crate::fsutil::hex(&hash.finalize()[..8]))
 }
 
-/// The plan file for this process.
-pub fn path_for_this_process(cache_dir: &Path, exe: &Path) -> PathBuf {
-    path(cache_dir, exe, process_var)
+/// The plan file for this process, started as `face`.
+pub fn path_for_this_process(cache_dir: &Path, exe: &Path, face: &str) -> PathBuf {
+    path(cache_dir, exe, face, process_var)
 }
 
 /// Reads the plan at `path`; `None` unless every variable and file it rests
@@ -87,6 +93,7 @@ pub fn load(path: &Path, now: u64) -> Option<Remembered> {
     record::read(path, KIND, VERSION, |lines| {
         let mut uv = None;
         let mut vars = Vec::new();
+        let mut prefix = Vec::new();
         let mut files = Vec::new();
         for (kind, rest) in lines {
             match kind {
@@ -116,6 +123,7 @@ pub fn load(path: &Path, now: u64) -> Option<Remembered> {
                     files.push(PathBuf::from(file));
                 }
                 "uv" => uv = Some(PathBuf::from(rest.as_ref())),
+                "arg" => prefix.push(rest.to_string()),
                 "set" => {
                     let (name, value) = rest.split_once(' ')?;
                     if !EnvVars::HANDED_TO_UV.contains(&name) {
@@ -127,7 +135,18 @@ pub fn load(path: &Path, now: u64) -> Option<Remembered> {
             }
         }
         let uv = uv?;
-        files.contains(&uv).then_some(Remembered { uv, vars })
+        // The only arguments a hand-over ever puts first: uvx's, as uv takes them.
+        let known = match prefix.as_slice() {
+            [] => true,
+            [tool, command] => tool == "tool" && (command == "uvx" || command == "run"),
+            _ => false,
+        };
+        if !known {
+            return None;
+        }
+        files
+            .contains(&uv)
+            .then_some(Remembered { uv, prefix, vars })
     })
 }
 
@@ -151,6 +170,9 @@ pub fn store(
         record.push("file", format_args!("{stamp} {}", file.display()));
     }
     record.push("uv", hand_over.uv.display());
+    for arg in &hand_over.prefix {
+        record.push("arg", arg);
+    }
     for (name, value) in &hand_over.vars {
         record.push("set", format_args!("{name} {value}"));
     }
@@ -164,6 +186,7 @@ mod tests {
     fn hand_over() -> Remembered {
         Remembered {
             uv: "/opt/uv/bin/uv".into(),
+            prefix: vec!["tool".into(), "uvx".into()],
             vars: vec![("UV_PYTHON_DOWNLOADS_JSON_URL".into(), "/c/a b.json".into())],
         }
     }
@@ -244,16 +267,27 @@ mod tests {
                     .map(|(_, v)| std::ffi::OsString::from(v))
             }
         };
-        let base = path(dir, exe, env(&[("UV_SHIM_MIRROR", "a"), ("TERM", "x")]));
-        assert_eq!(
-            base,
-            path(dir, exe, env(&[("TERM", "y"), ("UV_SHIM_MIRROR", "a")]))
+        let base = path(
+            dir,
+            exe,
+            "uv",
+            env(&[("UV_SHIM_MIRROR", "a"), ("TERM", "x")]),
         );
         assert_eq!(
             base,
             path(
                 dir,
                 exe,
+                "uv",
+                env(&[("TERM", "y"), ("UV_SHIM_MIRROR", "a")])
+            )
+        );
+        assert_eq!(
+            base,
+            path(
+                dir,
+                exe,
+                "uv",
                 env(&[("UV_SHIM_MIRROR", "a"), ("UV_SHIM_DEPTH", "3")])
             )
         );
@@ -262,21 +296,38 @@ mod tests {
             path(
                 dir,
                 exe,
+                "uv",
                 env(&[("UV_SHIM_MIRROR", "a"), ("UV_DEFAULT_INDEX", "")])
             )
         );
-        assert_ne!(base, path(dir, exe, env(&[("UV_SHIM_MIRROR", "b")])));
+        assert_ne!(base, path(dir, exe, "uv", env(&[("UV_SHIM_MIRROR", "b")])));
         assert_ne!(
             base,
             path(
                 dir,
                 exe,
+                "uv",
                 env(&[("UV_SHIM_MIRROR", "a"), ("UV_DEFAULT_INDEX", "i")])
             )
         );
         assert_ne!(
             base,
-            path(dir, Path::new("/other"), env(&[("UV_SHIM_MIRROR", "a")]))
+            path(
+                dir,
+                Path::new("/other"),
+                "uv",
+                env(&[("UV_SHIM_MIRROR", "a")])
+            )
+        );
+        // `uv` and `uvx` through the same binary keep a plan each.
+        assert_ne!(
+            base,
+            path(
+                dir,
+                exe,
+                "uvx",
+                env(&[("UV_SHIM_MIRROR", "a"), ("TERM", "x")])
+            )
         );
     }
 
@@ -290,6 +341,7 @@ mod tests {
         let plan = dir.path().join("plan/p");
         let ours = |vars: Vec<(String, String)>| Remembered {
             uv: uv.clone(),
+            prefix: Vec::new(),
             vars,
         };
         // The uv is among the files the plan rests on: taken.
@@ -300,6 +352,11 @@ mod tests {
         // A variable the shim never sets (LD_PRELOAD, say): refused.
         let preload = vec![("LD_PRELOAD".to_string(), "/tmp/evil.so".to_string())];
         store(&plan, &ours(preload), &inputs, 10, 100).unwrap();
+        assert_eq!(load(&plan, 50), None);
+        // Arguments the shim never puts before the caller's: refused.
+        let mut odd = ours(hand_over().vars);
+        odd.prefix = vec!["self".into(), "uninstall".into()];
+        store(&plan, &odd, &inputs, 10, 100).unwrap();
         assert_eq!(load(&plan, 50), None);
         // A uv that is not among the files it rests on: refused.
         store(&plan, &hand_over(), &inputs, 10, 100).unwrap();

@@ -41,3 +41,5 @@ mod shim_cache;
 mod sync_usability;
 mod trust;
 mod uv_matrix;
+#[cfg(unix)]
+mod uvx;

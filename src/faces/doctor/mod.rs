@@ -248,6 +248,10 @@ fn build(p: &Run, proxies: &Proxies) -> Report {
             }),
             error: None,
             other_shims: shims.clone(),
+            uvx: p
+                .target(crate::handover::face::Face::Uvx)
+                .ok()
+                .map(|t| redact::text(&t.explain())),
         },
         Err(err) => {
             let err = redact::text(&err.to_string());
@@ -258,6 +262,7 @@ fn build(p: &Run, proxies: &Proxies) -> Report {
                 version: None,
                 error: Some(err),
                 other_shims: shims,
+                uvx: None,
             }
         }
     };

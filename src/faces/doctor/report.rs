@@ -104,4 +104,6 @@ pub(super) struct UvLine {
     pub(super) error: Option<String>,
     /// Other uv-shims found on PATH and passed over.
     pub(super) other_shims: Vec<String>,
+    /// What a `uvx` call runs: the real uvx, or the real uv's uvx command.
+    pub(super) uvx: Option<String>,
 }

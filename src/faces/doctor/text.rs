@@ -101,6 +101,9 @@ pub(super) fn render(r: &Report) -> String {
             if let Some(v) = &r.real_uv.version {
                 let _ = writeln!(o, "  version {v}");
             }
+            if let Some(uvx) = &r.real_uv.uvx {
+                let _ = writeln!(o, "  uvx {uvx}");
+            }
         }
         (None, Some(err)) => {
             let _ = writeln!(o, "  not found: {err}");
