@@ -197,6 +197,7 @@ fn metadata_fetch(facts: &Facts, mirror: &Sourced<Mirror>) -> Option<MetadataFet
             },
             allowed_hosts: trust.allowed_hosts.clone(),
             require_sha256: trust.require_sha256,
+            trusted_keys: trust.trusted_keys.clone(),
         },
     })
 }

@@ -22,6 +22,7 @@ mod mirror;
 mod pipeline;
 mod redact;
 mod settings;
+mod signature;
 mod urls;
 
 use std::ffi::OsString;

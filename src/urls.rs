@@ -6,6 +6,8 @@ use url::Url;
 
 /// Name of the metadata file inside a mirror.
 pub const METADATA_FILE: &str = "download-metadata.json";
+/// The metadata's minisign signature, beside it (issue 13).
+pub const SIGNATURE_FILE: &str = "download-metadata.json.minisig";
 
 /// The prefix of CPython downloads in uv's built-in list; `UV_PYTHON_INSTALL_MIRROR` replaces it.
 pub const UPSTREAM_CPYTHON: &str =

@@ -162,6 +162,19 @@ fn fetch_one(
             )),
         },
         Fetched::Body { body, validators } => {
+            let signed_by = if sources.policy.trusted_keys.is_empty() {
+                None
+            } else {
+                let keys = &sources.policy.trusted_keys;
+                Some(super::signed::check(
+                    source,
+                    &body,
+                    keys,
+                    attempt,
+                    sources.budget,
+                    access,
+                )?)
+            };
             let validated = schema::validate(&body, source, sources.rewrite, sources.policy)
                 .map_err(|e| e.to_string())?;
             // The copy is all that is needed from here on: a large body
@@ -186,6 +199,7 @@ fn fetch_one(
                 error: None,
                 next: 0,
                 tls: probe.trust(),
+                signed_by,
             };
             // JSON first, then the state that vouches for it.
             fsutil::private::write(&entry.json, &validated.json)

@@ -1,4 +1,5 @@
 //! The mirror's metadata: the rules a document is handled by ([`rules`]),
+//! its signature with `trusted-keys` ([`signed`]),
 //! reading it one entry at a time ([`document`], [`fields`]), keeping its
 //! entries on the mirror ([`policy`]), validating it for uv ([`schema`]),
 //! getting one document ([`fetch`], with [`name_lookup`], [`proxy`] and
@@ -21,6 +22,7 @@ pub mod policy;
 pub mod proxy;
 pub mod rules;
 pub mod schema;
+pub mod signed;
 pub mod store;
 pub mod tls;
 pub mod transport;

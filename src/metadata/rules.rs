@@ -72,6 +72,9 @@ pub struct Policy {
     pub allowed_hosts: Vec<String>,
     /// Entries without a sha256 are dropped (`require-sha256`, default true).
     pub require_sha256: bool,
+    /// Minisign public keys the document must be signed with
+    /// (`trusted-keys`, system config only); empty: no signature asked for.
+    pub trusted_keys: Vec<String>,
 }
 
 impl Default for Policy {
@@ -80,6 +83,7 @@ impl Default for Policy {
             scope: Scope::Mirror,
             allowed_hosts: Vec::new(),
             require_sha256: true,
+            trusted_keys: Vec::new(),
         }
     }
 }
@@ -91,6 +95,7 @@ impl Policy {
             scope: Scope::Anywhere,
             allowed_hosts: Vec::new(),
             require_sha256: false,
+            trusted_keys: Vec::new(),
         }
     }
 
@@ -103,6 +108,11 @@ impl Policy {
         let mut lines = format!("scope {scope}\nrequire-sha256 {}\n", self.require_sha256);
         for host in &self.allowed_hosts {
             let _ = writeln!(lines, "allowed-host {host}");
+        }
+        // A copy accepted without a signature (or under other keys) is not
+        // the copy these keys ask for: new keys fetch and check afresh.
+        for key in &self.trusted_keys {
+            let _ = writeln!(lines, "trusted-key {key}");
         }
         lines
     }
@@ -142,6 +152,11 @@ mod tests {
             .identity(),
             Policy {
                 allowed_hosts: vec!["h.example".into()],
+                ..Policy::default()
+            }
+            .identity(),
+            Policy {
+                trusted_keys: vec!["RWQkey".into()],
                 ..Policy::default()
             }
             .identity(),

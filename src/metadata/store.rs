@@ -15,7 +15,8 @@ const KIND: &str = "state";
 // read as no state, so the first call after an upgrade fetches once).
 // 4: the `tls` line (which roots vouched for the mirror).
 // 5: the dropped entries (`dropped`, `dropped-entry`).
-const VERSION: &str = "5";
+// 6: the key that signed the copy (`signed-by`), with `trusted-keys`.
+const VERSION: &str = "6";
 
 /// Freshness and validators of one cached document.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -50,6 +51,9 @@ pub struct State {
     /// Which roots vouched for the server on the last fetch or revalidation
     /// (`None`: no TLS, as for `http` and `file`).
     pub tls: Option<Trust>,
+    /// The id of the minisign key that signed the copy (`None`: no
+    /// `trusted-keys`, so no signature was asked for).
+    pub signed_by: Option<String>,
 }
 
 impl State {
@@ -74,6 +78,7 @@ impl State {
                 "failed" => state.failed = value.parse().ok()?,
                 "error" => state.error = Some(value.into_owned()),
                 "tls" => state.tls = Some(Trust::parse(&value)?),
+                "signed-by" => state.signed_by = Some(value.into_owned()),
                 _ => {}
             }
         }
@@ -95,7 +100,8 @@ impl State {
             .push_some("etag", self.etag.as_ref())
             .push_some("last-modified", self.last_modified.as_ref())
             .push_some("error", self.error.as_ref())
-            .push_some("tls", self.tls.map(Trust::as_str));
+            .push_some("tls", self.tls.map(Trust::as_str))
+            .push_some("signed-by", self.signed_by.as_ref());
         for drop in &self.dropped_first {
             record.push("dropped-entry", drop);
         }
@@ -133,6 +139,7 @@ mod tests {
             error: Some("line\nbreak".into()),
             next: 3,
             tls: Some(Trust::SystemStore),
+            signed_by: Some("0123456789ABCDEF".into()),
         };
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.state");

@@ -20,6 +20,23 @@ pub enum MirrorCommand {
     Sync(Box<SyncArgs>),
     /// Rehash every file of the mirror in DIR; report missing, corrupt and unlisted files.
     Verify(VerifyArgs),
+    /// Make a minisign key pair for signing the mirror's metadata: KEYFILE (secret) and KEYFILE.pub.
+    ///
+    /// The last line of KEYFILE.pub is the public key string that the
+    /// `trusted-keys` config key and `--trusted-key` take. Never prompts: the
+    /// secret key is unencrypted unless --password-file is given.
+    Keygen(KeygenArgs),
+}
+
+/// Arguments of `mirror keygen`.
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// The secret key file to create (never overwritten); the public key goes to KEYFILE.pub.
+    #[arg(long, value_name = "KEYFILE")]
+    pub out: PathBuf,
+    /// Encrypt the secret key with the first line of this file (then give it to every command that signs).
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
 }
 
 /// Arguments of `mirror sync`.
@@ -76,6 +93,12 @@ pub struct SyncArgs {
     /// Longest wait for a connection, an answer or the next block of data.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
+    /// Sign the metadata with this secret key (from `mirror keygen` or `minisign -G`): writes download-metadata.json.minisig.
+    #[arg(long, value_name = "KEYFILE")]
+    pub sign: Option<PathBuf>,
+    /// The password of an encrypted --sign key: the first line of this file (nothing is ever prompted).
+    #[arg(long, value_name = "FILE", requires = "sign")]
+    pub password_file: Option<PathBuf>,
 }
 
 /// Arguments of `mirror verify`.
@@ -87,6 +110,9 @@ pub struct VerifyArgs {
     /// Files hashed in parallel (default: the number of CPUs).
     #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: Option<u16>,
+    /// Also check download-metadata.json.minisig against this public key (repeatable: any may have signed).
+    #[arg(long = "trusted-key", value_name = "KEY")]
+    pub trusted_key: Vec<String>,
 }
 
 /// A Python implementation uv can install.

@@ -1,4 +1,4 @@
-//! `uv-shim mirror sync` and `uv-shim mirror verify`: build, refresh and
+//! `uv-shim mirror sync`, `verify` and `keygen`: build, refresh, sign and
 //! check a Python mirror laid out as the design contract says, from uv's
 //! upstream download list.
 //!
@@ -11,7 +11,7 @@
 //! * [`download`]: one download (part file, hash on the fly, resume, retry);
 //! * [`write`](mod@write): the mirror's metadata; [`manifest`]: its record of verified files;
 //! * [`sync`]: the run (plan, parallel work, publish, prune, report);
-//!   [`verify`]: the full check.
+//!   [`verify`]: the full check; [`sign`]: the metadata's signature and `keygen`.
 //!
 //! Nothing here runs on the shim's hot path.
 
@@ -25,6 +25,7 @@ mod manifest;
 mod pool;
 mod progress;
 mod select;
+mod sign;
 mod sync;
 mod verify;
 mod write;
@@ -40,6 +41,7 @@ pub fn run(command: MirrorCommand, env: Lookup) -> anyhow::Result<ExitCode> {
     let result = match command {
         MirrorCommand::Sync(args) => sync::run(*args, env),
         MirrorCommand::Verify(args) => verify::run(args),
+        MirrorCommand::Keygen(args) => sign::keygen(&args),
     };
     match result {
         Err(err) if err.downcast_ref::<UsageError>().is_some() => {

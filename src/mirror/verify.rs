@@ -6,7 +6,8 @@
 //! * unlisted: a file that neither the metadata names nor the manifest
 //!   records as an older build kept on purpose (`sync --prune` removes it).
 //!
-//! Entries that point outside the mirror or lack a sha256 are problems too.
+//! Entries that point outside the mirror or lack a sha256 are problems too,
+//! and so is, with `--trusted-key`, a signature that is missing or bad.
 //! Kept older builds are rehashed against the manifest. Hidden files and
 //! folders and `*.part` files (downloads to be resumed) are not problems.
 
@@ -32,7 +33,7 @@ use super::manifest::Manifest;
 use super::pool::spawn_pool;
 use super::progress::{self, Progress};
 use crate::fsutil::hex;
-use crate::urls::METADATA_FILE;
+use crate::urls::{METADATA_FILE, SIGNATURE_FILE};
 
 /// Why a file is checked.
 #[derive(Debug, Clone)]
@@ -52,6 +53,7 @@ enum Found {
 
 /// Runs `mirror verify`.
 pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let keys = super::sign::trusted_keys(&args.trusted_key)?;
     let dest = std::fs::canonicalize(&args.dest)
         .with_context(|| format!("there is no mirror at {}", args.dest.display()))?;
     let path = dest.join(METADATA_FILE);
@@ -204,6 +206,15 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         println!("{line}");
         problems.push(line);
     }
+    if !keys.is_empty() {
+        match super::sign::check(&dest, &keys) {
+            Ok(line) => println!("{line}"),
+            Err(line) => {
+                println!("{line}");
+                problems.push(line);
+            }
+        }
+    }
     let elapsed = progress.elapsed();
     println!(
         "verified {}: {listed} listed files ({}) and {kept} kept older builds rehashed in {} ({}); {missing} missing, {corrupt} corrupt, {} unlisted{}",
@@ -230,7 +241,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Every regular file below `dest`, hidden entries and the metadata excepted.
+/// Every regular file below `dest`, hidden entries, the metadata and its signature excepted.
 fn files_of(dest: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     let mut stack = vec![dest.to_path_buf()];
@@ -241,7 +252,9 @@ fn files_of(dest: &Path) -> anyhow::Result<Vec<PathBuf>> {
             let entry = entry.with_context(|| format!("cannot list {}", dir.display()))?;
             let name = entry.file_name();
             let name = name.to_string_lossy();
-            if name.starts_with('.') || (dir == dest && name == METADATA_FILE) {
+            if name.starts_with('.')
+                || (dir == dest && (name == METADATA_FILE || name == SIGNATURE_FILE))
+            {
                 continue;
             }
             let kind = entry.file_type()?;

@@ -49,6 +49,8 @@ pub struct ConfigFile {
     pub allowed_hosts: Option<Vec<String>>,
     /// Drop metadata entries without a sha256 (system file only; default true).
     pub require_sha256: Option<bool>,
+    /// Minisign public keys the metadata must be signed with (system file only).
+    pub trusted_keys: Option<Vec<String>>,
     /// The mirror URLs, parsed once while the file is checked.
     #[serde(skip)]
     pub urls: ParsedUrls,
@@ -196,6 +198,12 @@ pub fn parse(text: &str, path: &Path) -> Result<ConfigFile, ConfigError> {
         ));
     }
     check_hosts(&file, text, path)?;
+    for key in file.trusted_keys.iter().flatten() {
+        crate::signature::TrustedKey::parse(key).map_err(|err| {
+            let line = line_of_key(text, "trusted-keys");
+            invalid(path, line, format!("key `trusted-keys`: {err}"))
+        })?;
+    }
     check_metadata(&mut file, text, path)?;
     Ok(file)
 }

@@ -224,6 +224,9 @@ pub struct Trust {
     pub allowed_hosts: Vec<String>,
     /// Drop metadata entries without a sha256.
     pub require_sha256: bool,
+    /// Minisign public keys the metadata must be signed with (`trusted-keys`;
+    /// empty: signatures are not asked for).
+    pub trusted_keys: Vec<String>,
 }
 
 impl Default for Trust {
@@ -234,6 +237,7 @@ impl Default for Trust {
             dns_search: false,
             allowed_hosts: Vec::new(),
             require_sha256: true,
+            trusted_keys: Vec::new(),
         }
     }
 }
@@ -245,6 +249,7 @@ const SYSTEM_ONLY: &[&str] = &[
     "allowed-hosts",
     "require-sha256",
     "dns-search",
+    "trusted-keys",
 ];
 
 impl Trust {
@@ -262,6 +267,9 @@ impl Trust {
             dns_search: system.and_then(|s| s.dns_search).unwrap_or(false),
             allowed_hosts: hosts(system.and_then(|s| s.allowed_hosts.as_ref())),
             require_sha256: system.and_then(|s| s.require_sha256).unwrap_or(true),
+            trusted_keys: system
+                .and_then(|s| s.trusted_keys.clone())
+                .unwrap_or_default(),
         }
     }
 }
@@ -274,6 +282,7 @@ fn system_only_keys(file: &ConfigFile) -> impl Iterator<Item = &'static str> {
         file.allowed_hosts.is_some(),
         file.require_sha256.is_some(),
         file.dns_search.is_some(),
+        file.trusted_keys.is_some(),
     ];
     SYSTEM_ONLY
         .iter()

@@ -157,6 +157,21 @@ fn build(p: &Run, proxies: &Proxies) -> Report {
         value: s.trust.require_sha256.to_string(),
         origin: "system config only".into(),
     });
+    if !s.trust.trusted_keys.is_empty() {
+        // Key ids, as minisign shows them (the config was checked when read).
+        let ids: Vec<String> = s
+            .trust
+            .trusted_keys
+            .iter()
+            .filter_map(|k| crate::signature::TrustedKey::parse(k).ok())
+            .map(|k| k.id().to_string())
+            .collect();
+        settings.push(SettingLine {
+            key: "trusted-keys",
+            value: ids.join(", "),
+            origin: "system config only".into(),
+        });
+    }
 
     let metadata = p.request.as_ref().map(|request| {
         let now = crate::fsutil::now_secs();
@@ -192,6 +207,7 @@ fn build(p: &Run, proxies: &Proxies) -> Report {
             ttl_seconds: request.ttl.as_secs(),
             etag: copy.and_then(|c| c.state.etag.as_deref().map(redact::text)),
             certificate: copy.and_then(|c| c.state.tls).map(|t| t.describe()),
+            signed_by: copy.and_then(|c| c.state.signed_by.clone()),
             dropped: copy.map(|c| DroppedLine {
                 count: c.state.dropped,
                 first: c

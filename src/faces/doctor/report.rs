@@ -64,6 +64,8 @@ pub(super) struct MetadataLine {
     pub(super) etag: Option<String>,
     /// Which roots vouched for the mirror's certificate on the last fetch.
     pub(super) certificate: Option<&'static str>,
+    /// The id of the minisign key that signed the copy in use (`trusted-keys`).
+    pub(super) signed_by: Option<String>,
     pub(super) dropped: Option<DroppedLine>,
     pub(super) last_error: Option<String>,
 }

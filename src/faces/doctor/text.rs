@@ -50,6 +50,9 @@ pub(super) fn render(r: &Report) -> String {
         if let Some(certificate) = m.certificate {
             let _ = writeln!(o, "  certificate        {certificate}");
         }
+        if let Some(key) = &m.signed_by {
+            let _ = writeln!(o, "  signed by          minisign key {key} (trusted-keys)");
+        }
         if let Some(dropped) = m.dropped.as_ref().filter(|d| d.count > 0) {
             let _ = writeln!(
                 o,

@@ -41,12 +41,19 @@ pub struct SyncOptions {
     pub cpython_by_default: bool,
     /// `--for-uv`: each uv version and where its built-in list is read.
     pub for_uv: Vec<(String, Url)>,
+    /// `--sign`: the key that signs the metadata, loaded before anything is downloaded.
+    pub sign: Option<crate::signature::SigningKey>,
 }
 
 impl SyncOptions {
     /// Checks what clap cannot (a usage error, exit code 2) and resolves the rest.
     pub fn from_args(args: SyncArgs, auth: Arc<Auth>) -> anyhow::Result<SyncOptions> {
         let from = parse_from(&args.from)?;
+        let sign = args
+            .sign
+            .as_deref()
+            .map(|key| crate::mirror::sign::load_key(key, args.password_file.as_deref()))
+            .transpose()?;
         if args.offline && from.scheme() != "file" {
             return Err(UsageError(format!(
                 "--offline reads the upstream list from a local file, but --from is {}",
@@ -119,6 +126,7 @@ impl SyncOptions {
             auth,
             cpython_by_default,
             for_uv,
+            sign,
         })
     }
 }

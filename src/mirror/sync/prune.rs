@@ -8,7 +8,7 @@ use anyhow::Context;
 
 use crate::mirror::layout::{PART_SUFFIX, RelPath};
 use crate::mirror::write::ListedEntry;
-use crate::urls::METADATA_FILE;
+use crate::urls::{METADATA_FILE, SIGNATURE_FILE};
 
 /// Removes (or, `dry_run`, lists) every file under `dest` that no listed
 /// entry names and that is not in `also_kept` (the `--for-uv` builds): hidden files and folders (the mirror's state, a server's
@@ -32,7 +32,9 @@ pub fn prune(
             let entry = entry.with_context(|| format!("cannot list {}", dir.display()))?;
             let name = entry.file_name();
             let Some(name) = name.to_str() else { continue };
-            if name.starts_with('.') || (dir == dest && name == METADATA_FILE) {
+            if name.starts_with('.')
+                || (dir == dest && (name == METADATA_FILE || name == SIGNATURE_FILE))
+            {
                 continue;
             }
             let path = entry.path();
