@@ -220,6 +220,23 @@ fn write_new_private(path: &Path, bytes: &[u8]) -> Result<(), SignatureError> {
     file.sync_all().map_err(io)
 }
 
+/// An unencrypted secret key as `minisign -G -W` (0.11) writes it: its
+/// checksum field is left zero, which the minisign crate takes for damage.
+/// The key is used as it is; [`SigningKey::sign`] checks each signature
+/// with the public key beside it when there is one.
+fn tool_unencrypted(text: &str) -> Option<SecretKey> {
+    use ct_codecs::Decoder;
+    let line = text.lines().nth(1)?.trim();
+    let bytes = ct_codecs::Base64::decode_to_vec(line, None).ok()?;
+    // sig_alg (2) kdf_alg (2) chk_alg (2) salt (32) ops (8) mem (8) keynum (8) sk (64) chk (32)
+    let unencrypted = bytes.len() == 158 && bytes[2..4] == [0, 0];
+    let zero_checksum = bytes.get(126..)?.iter().all(|&b| b == 0);
+    if !(unencrypted && zero_checksum) {
+        return None;
+    }
+    SecretKey::from_bytes(&bytes).ok()
+}
+
 /// A secret key, ready to sign.
 pub struct SigningKey {
     key: SecretKey,
@@ -251,7 +268,8 @@ impl SigningKey {
         let sk_box = SecretKeyBox::from_string(&text).map_err(|e| bad(e.to_string()))?;
         let key = match password_file {
             Some(file) => SecretKey::from_box(sk_box, Some(read_password(file)?)),
-            None => SecretKey::from_unencrypted_box(sk_box),
+            None => SecretKey::from_unencrypted_box(sk_box)
+                .or_else(|err| tool_unencrypted(&text).ok_or(err)),
         }
         .map_err(|err| {
             if password_file.is_none() {

@@ -19,6 +19,7 @@
 //!   fault injection (stalls, truncation, error statuses, …).
 //! * [`mirror`]: a crafted Python mirror (tarballs plus
 //!   `download-metadata.json`) that the real uv accepts.
+//! * [`minisign`]: the `minisign` tool, installed when missing.
 //! * [`mounts`]: tmpfs mounts for an unwritable or a full disk (root).
 //! * [`nginx`]: a real nginx on `127.0.0.1`, installed when missing.
 //! * [`silent_resolver`]: a system resolver that never answers, put into
@@ -46,6 +47,8 @@ pub mod dns;
 pub mod doctor;
 pub mod env;
 pub mod http;
+#[cfg(unix)]
+pub mod minisign;
 pub mod mirror;
 #[cfg(target_os = "linux")]
 pub mod mounts;

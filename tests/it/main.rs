@@ -38,6 +38,8 @@ mod served_mirror;
 mod shared_machines;
 mod shim;
 mod shim_cache;
+#[cfg(unix)]
+mod signed;
 mod sync_usability;
 mod trust;
 mod uv_matrix;
