@@ -9,6 +9,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::common::World;
 use crate::common::env::{TestEnv, assert_failure, assert_success, run, stderr, stdout};
@@ -125,6 +126,20 @@ fn a_signed_mirror_with_trusted_keys_installs_and_doctor_names_the_key() {
     assert!(env.managed_python(&mirror.entry).exists());
     assert_eq!(mirror.server.count(SIGNATURE), 1);
 
+    // The first call's fetch, signature included, against one without keys.
+    world.forget_metadata();
+    let started = Instant::now();
+    quiet(&run(env.uv().arg("--version")));
+    let signed = started.elapsed();
+    env.write_system_config(&format!("mirror = \"{}\"\n", mirror.server.url("/")));
+    let started = Instant::now();
+    quiet(&run(env.uv().arg("--version")));
+    eprintln!(
+        "cold call with trusted-keys: {signed:?}; without: {:?}",
+        started.elapsed()
+    );
+    trust(env, &mirror.server, &[&public]);
+
     let doctor = world.doctor();
     assert_eq!(
         doctor.json["metadata"]["signed_by"],
@@ -135,7 +150,7 @@ fn a_signed_mirror_with_trusted_keys_installs_and_doctor_names_the_key() {
 
     // Warm calls check nothing again: no signature is fetched.
     quiet(&run(env.uv().arg("--version")));
-    assert_eq!(mirror.server.count(SIGNATURE), 1);
+    assert_eq!(mirror.server.count(SIGNATURE), 2);
 
     let output = verify_with(env, &mirror.dest, &public);
     assert_success(&output);
@@ -168,8 +183,13 @@ fn one_changed_byte_under_the_old_signature_is_refused_and_the_good_copy_stays()
     std::fs::write(&path, &bytes).unwrap();
     world.expire();
 
+    let started = Instant::now();
     let output = run(env.uv().arg("--version"));
+    let took = started.elapsed();
     one_warning(&output, &["does not match the document", &id]);
+    // Two requests to a local server, one check: no wait of any kind.
+    eprintln!("refused (changed byte) call: {took:?}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
     assert_eq!(world.copy(), good, "the good copy was replaced");
     // Said once: the next call (within the failure backoff) is quiet.
     quiet(&run(env.uv().arg("--version")));
@@ -195,8 +215,12 @@ fn unsigned_metadata_with_trusted_keys_is_refused() {
         "mirror = \"{}\"\ntrusted-keys = [\"{public}\"]\n",
         world.mirror_base()
     ));
+    let started = Instant::now();
     let output = run(env.uv().arg("--version"));
+    let took = started.elapsed();
     one_warning(&output, &["trusted-keys", "minisig", "404"]);
+    eprintln!("refused (no signature) call: {took:?}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
     assert_eq!(world.handed_to_uv(), None, "uv got an unsigned document");
 
     let output = verify_with(env, &world.mirror().dir, &public);
