@@ -150,7 +150,18 @@ fn read_password(file: &Path) -> Result<String, SignatureError> {
         path: file.to_path_buf(),
         source,
     })?;
-    Ok(text.lines().next().unwrap_or_default().to_string())
+    let password = text.lines().next().unwrap_or_default();
+    if password.is_empty() {
+        // An empty password would encrypt with nothing while looking protected.
+        return Err(SignatureError::Io {
+            path: file.to_path_buf(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "the password file's first line is empty; it must hold the password",
+            ),
+        });
+    }
+    Ok(password.to_string())
 }
 
 /// Makes a key pair: `out` (the secret key, 0600, never overwritten) and
@@ -354,6 +365,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("k");
         let pw = dir.path().join("pw");
+        std::fs::write(&pw, "\n").unwrap();
+        let err = generate(&out, Some(&pw)).unwrap_err().to_string();
+        assert!(err.contains("first line is empty"), "{err}");
         std::fs::write(&pw, "correct horse\n").unwrap();
         generate(&out, Some(&pw)).unwrap();
         let mode = std::fs::metadata(&out).unwrap().permissions().mode();

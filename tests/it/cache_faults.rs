@@ -188,10 +188,10 @@ fn garbage_in_the_state_file_means_no_copy_until_the_next_fetch() {
     assert_eq!(world.metadata_requests(), before + 1);
     assert_eq!(world.copy(), good);
     let healed = std::fs::read_to_string(&state).unwrap();
-    assert!(healed.starts_with("uv-shim-state 5\n"), "{healed}");
+    assert!(healed.starts_with("uv-shim-state 6\n"), "{healed}");
 
     // Garbage while the mirror is down: one warning, uv runs, and a fetch heals it.
-    std::fs::write(&state, "uv-shim-state 5\nfetched soon\nsize many\n").unwrap();
+    std::fs::write(&state, "uv-shim-state 6\nfetched soon\nsize many\n").unwrap();
     world.forget_warm_plans();
     world.server().set_fault(Some(METADATA), Fault::Status(500));
     let output = run(world.env.uv().arg("--version"));
