@@ -38,6 +38,7 @@ mod served_mirror;
 mod shared_machines;
 mod shim;
 mod shim_cache;
+mod sync_speed;
 mod sync_usability;
 mod trust;
 mod uv_matrix;
