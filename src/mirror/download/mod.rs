@@ -55,9 +55,9 @@ const MAX_ATTEMPTS: u32 = 100;
 ///
 /// Two per CPU: a download waits on the server or the disk part of the
 /// time, and the other job of its CPU hashes meanwhile. At least 4, as
-/// before; at most 8, because against a local nginx 8 jobs on two CPUs were
-/// no faster than 4 but held 19 MiB instead of 14 (each connection keeps
-/// its own buffers), and a server counts every connection.
+/// before; at most 8, because against a local nginx 8 jobs on two CPUs
+/// were only 5 % faster than 4 but held 19 MiB instead of 14 (each
+/// connection keeps its own buffers), and a server counts every connection.
 pub fn default_jobs(cpus: usize) -> usize {
     cpus.saturating_mul(2).clamp(4, 8)
 }
