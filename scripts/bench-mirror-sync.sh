@@ -16,6 +16,11 @@
 #
 # Usage:  scripts/bench-mirror-sync.sh
 # Knobs:  FILES=20 SIZE_MB=30 JOBS=4 ROUNDS=3 SMALL_MB=10 BIG_MB=100 MEM_FILES=4 ENTRIES=3000
+#         SERVER=python|nginx (nginx: a real nginx with sendfile, so the
+#         server is not the limit; it must be installed)
+#         BIN=path (measure that build of uv-shim instead of building one)
+#         SYNC_JOBS=N|default (the --jobs of `mirror sync`; default: JOBS;
+#         `default` passes none, to measure the default)
 #
 # Throughput figures are the median of ROUNDS interleaved runs, each started
 # after `sync` so that no earlier run's dirty pages are written back during
@@ -35,6 +40,9 @@ SMALL_MB=${SMALL_MB:-10}
 BIG_MB=${BIG_MB:-100}
 MEM_FILES=${MEM_FILES:-4}
 ENTRIES=${ENTRIES:-3000}
+SERVER=${SERVER:-python}
+SYNC_JOBS=${SYNC_JOBS:-$JOBS}
+if [ "$SYNC_JOBS" = default ]; then JOBS_ARG=(); else JOBS_ARG=(--jobs "$SYNC_JOBS"); fi
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -47,8 +55,10 @@ if [ ! -x /usr/bin/time ]; then
     fi
 fi
 
-cargo build --release --locked --quiet --manifest-path "$ROOT/Cargo.toml"
-BIN="$ROOT/target/release/uv-shim"
+if [ -z "${BIN:-}" ]; then
+    cargo build --release --locked --quiet --manifest-path "$ROOT/Cargo.toml"
+    BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/uv-shim"
+fi
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/bench-mirror-sync.XXXXXX")
 SERVERS=()
@@ -94,9 +104,32 @@ with open(os.path.join(root, "download-metadata.json"), "w") as f:
 PY
 }
 
-# serve DIR PORT: a python http.server in the background.
+# serve DIR PORT: a python http.server (or nginx) in the background.
 serve() {
-    python3 -m http.server "$2" --bind 127.0.0.1 --directory "$1" >/dev/null 2>&1 &
+    if [ "$SERVER" = nginx ]; then
+        local prefix="$WORK/nginx-$2"
+        mkdir -p "$prefix/logs" "$prefix/tmp"
+        cat >"$prefix/nginx.conf" <<EOF
+daemon off;
+master_process off;
+pid $prefix/nginx.pid;
+error_log $prefix/logs/error.log warn;
+events { worker_connections 256; }
+http {
+    access_log off;
+    sendfile on;
+    client_body_temp_path $prefix/tmp/body;
+    proxy_temp_path $prefix/tmp/proxy;
+    fastcgi_temp_path $prefix/tmp/fastcgi;
+    uwsgi_temp_path $prefix/tmp/uwsgi;
+    scgi_temp_path $prefix/tmp/scgi;
+    server { listen 127.0.0.1:$2; root $1; }
+}
+EOF
+        nginx -p "$prefix" -c "$prefix/nginx.conf" >/dev/null 2>&1 &
+    else
+        python3 -m http.server "$2" --bind 127.0.0.1 --directory "$1" >/dev/null 2>&1 &
+    fi
     SERVERS+=("$!")
     for _ in $(seq 100); do
         curl -sf -o /dev/null "http://127.0.0.1:$2/download-metadata.json" && return 0
@@ -127,7 +160,7 @@ median_of() {
 rss_mib() { awk '{printf "%.1f", $2 / 1024}' "$1"; }
 rate() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.0f", (s > 0 ? b / 1048576 / s : 0) }'; }
 
-echo "machine: $(nproc) CPUs, $(uname -sr), $(python3 --version)" >&2
+echo "machine: $(nproc) CPUs, $(uname -sr), server: $SERVER" >&2
 
 # --- 1 & 2: throughput against a raw copy, and the no-op re-sync -----------
 PORT=$(free_port)
@@ -150,7 +183,7 @@ for round in $(seq "$ROUNDS"); do
     rm -rf "$WORK/raw" && mkdir -p "$WORK/raw" && sync
     measure "$WORK/t.curlsync.$round" sh -c "$CURL && sync"
     rm -rf "$WORK/raw" && sync
-    measure "$WORK/t.sync.$round" "$BIN" mirror sync --dest "$WORK/mirror" --from "http://127.0.0.1:$PORT/download-metadata.json" --jobs "$JOBS"
+    measure "$WORK/t.sync.$round" "$BIN" mirror sync --dest "$WORK/mirror" --from "http://127.0.0.1:$PORT/download-metadata.json" "${JOBS_ARG[@]}"
 done
 median_of "$WORK/t.curl"
 median_of "$WORK/t.curlsync"
@@ -160,7 +193,7 @@ measure "$WORK/t.cp" cp -r "$UP/20250115" "$WORK/cp"
 rm -rf "$WORK/cp"
 measure "$WORK/t.sha" sh -c "sha256sum '$UP'/20250115/*"
 
-measure "$WORK/t.noop" "$BIN" mirror sync --dest "$WORK/mirror" --from "http://127.0.0.1:$PORT/download-metadata.json" --jobs "$JOBS"
+measure "$WORK/t.noop" "$BIN" mirror sync --dest "$WORK/mirror" --from "http://127.0.0.1:$PORT/download-metadata.json" "${JOBS_ARG[@]}"
 measure "$WORK/t.verify" "$BIN" mirror verify --dest "$WORK/mirror"
 rm -rf "$WORK/mirror"
 kill "${SERVERS[-1]}"
@@ -172,7 +205,7 @@ for mb in "$SMALL_MB" "$BIG_MB"; do
     echo "generating $MEM_FILES x $mb MiB..." >&2
     generate "$WORK/mem$mb" "$MEM_FILES" $((mb << 20)) "$port"
     serve "$WORK/mem$mb" "$port"
-    measure "$WORK/t.mem$mb" "$BIN" mirror sync --dest "$WORK/mirror$mb" --from "http://127.0.0.1:$port/download-metadata.json" --jobs "$JOBS"
+    measure "$WORK/t.mem$mb" "$BIN" mirror sync --dest "$WORK/mirror$mb" --from "http://127.0.0.1:$port/download-metadata.json" "${JOBS_ARG[@]}"
     kill "${SERVERS[-1]}"
     rm -rf "$WORK/mem$mb" "$WORK/mirror$mb"
 done
@@ -182,10 +215,10 @@ port=$(free_port)
 echo "generating $ENTRIES tiny entries..." >&2
 generate "$WORK/many" "$ENTRIES" 1024 "$port"
 serve "$WORK/many" "$port"
-measure "$WORK/t.many" "$BIN" mirror sync --dest "$WORK/mirror-many" --from "http://127.0.0.1:$port/download-metadata.json" --jobs "$JOBS"
+measure "$WORK/t.many" "$BIN" mirror sync --dest "$WORK/mirror-many" --from "http://127.0.0.1:$port/download-metadata.json" "${JOBS_ARG[@]}"
 best=""
 for run in 1 2 3 4 5; do
-    measure "$WORK/t.manynoop$run" "$BIN" mirror sync --dest "$WORK/mirror-many" --from "http://127.0.0.1:$port/download-metadata.json" --jobs "$JOBS"
+    measure "$WORK/t.manynoop$run" "$BIN" mirror sync --dest "$WORK/mirror-many" --from "http://127.0.0.1:$port/download-metadata.json" "${JOBS_ARG[@]}"
     s=$(secs "$WORK/t.manynoop$run")
     if [ -z "$best" ] || awk -v a="$s" -v b="$best" 'BEGIN { exit !(a < b) }'; then
         best=$s
@@ -197,7 +230,7 @@ measure "$WORK/t.manyoffline" "$BIN" mirror sync --dest "$WORK/mirror-many" --fr
 # --- report ------------------------------------------------------------------
 cat <<EOF
 
-| $FILES x $SIZE_MB MiB = $((FILES * SIZE_MB)) MiB, --jobs $JOBS, loopback, warm page cache (median of $ROUNDS) | wall | throughput | peak RSS |
+| $FILES x $SIZE_MB MiB = $((FILES * SIZE_MB)) MiB, $SERVER, curl $JOBS in parallel, sync --jobs $SYNC_JOBS, loopback, warm page cache (median of $ROUNDS) | wall | throughput | peak RSS |
 |---|---|---|---|
 | raw copy: curl, $JOBS in parallel, same server, into files (page cache) | $(secs "$WORK/t.curl") s | $(rate "$BYTES" "$(secs "$WORK/t.curl")") MiB/s | |
 | raw copy: the same, then \`sync\` (on disk) | $(secs "$WORK/t.curlsync") s | $(rate "$BYTES" "$(secs "$WORK/t.curlsync")") MiB/s | |
@@ -207,7 +240,7 @@ cat <<EOF
 | reference: \`cp -r\` of the files | $(secs "$WORK/t.cp") s | $(rate "$BYTES" "$(secs "$WORK/t.cp")") MiB/s | |
 | reference: \`sha256sum\` of the files (one core) | $(secs "$WORK/t.sha") s | $(rate "$BYTES" "$(secs "$WORK/t.sha")") MiB/s | |
 
-| peak memory of \`mirror sync\`, $MEM_FILES files, --jobs $JOBS | peak RSS |
+| peak memory of \`mirror sync\`, $MEM_FILES files, --jobs $SYNC_JOBS | peak RSS |
 |---|---|
 | $SMALL_MB MiB files | $(rss_mib "$WORK/t.mem$SMALL_MB") MiB |
 | $BIG_MB MiB files | $(rss_mib "$WORK/t.mem$BIG_MB") MiB |

@@ -72,9 +72,9 @@ pub struct SyncArgs {
     /// List what would be fetched (with sizes) and removed; change nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Parallel downloads (and hashes).
-    #[arg(long, short = 'j', value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub jobs: u16,
+    /// Parallel downloads (and hashes) [default: two per CPU, at least 4, at most 8].
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: Option<u16>,
     /// Remove files that no entry of the resulting metadata names (older builds, strays, stale .part files).
     #[arg(long)]
     pub prune: bool,

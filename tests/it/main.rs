@@ -40,6 +40,7 @@ mod shim;
 mod shim_cache;
 #[cfg(unix)]
 mod signed;
+mod sync_speed;
 mod sync_usability;
 mod trust;
 mod uv_matrix;

@@ -17,6 +17,7 @@
 
 mod error;
 mod source;
+mod writeback;
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -48,6 +49,18 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Attempts that made progress do not count against `--retries`, but a
 /// download never takes more attempts than this.
 const MAX_ATTEMPTS: u32 = 100;
+
+/// The default number of parallel downloads of `mirror sync` on a machine
+/// with `cpus` CPUs.
+///
+/// Two per CPU: a download waits on the server or the disk part of the
+/// time, and the other job of its CPU hashes meanwhile. At least 4, as
+/// before; at most 8, because against a local nginx 8 jobs on two CPUs
+/// were only 5 % faster than 4 but held 19 MiB instead of 14 (each
+/// connection keeps its own buffers), and a server counts every connection.
+pub fn default_jobs(cpus: usize) -> usize {
+    cpus.saturating_mul(2).clamp(4, 8)
+}
 
 /// The part file of `target`.
 pub fn part_path(target: &Path) -> PathBuf {
@@ -313,7 +326,8 @@ impl Downloader {
         file.seek(SeekFrom::Start(from))
             .map_err(|err| io(part, err))?;
         let shown = crate::redact::url(url.as_str());
-        let (received, read_error) = self.stream(body, &mut file, &mut hasher, length, &shown);
+        let (received, read_error) =
+            self.stream(body, &mut file, from, &mut hasher, length, &shown);
         if let Some(failed) = read_error {
             return Err(match failed {
                 Failed::Transient {
@@ -342,6 +356,7 @@ impl Downloader {
         &self,
         mut body: Box<dyn Read + Send>,
         out: &mut File,
+        from: u64,
         hasher: &mut Sha256,
         length: Option<u64>,
         shown: &str,
@@ -351,6 +366,7 @@ impl Downloader {
         // so the next attempt resumes from there.
         let mut buf = vec![0u8; BUFFER];
         let mut received = 0u64;
+        let mut writeback = writeback::Writeback::new(from);
         loop {
             if interrupt::requested() {
                 return (
@@ -386,6 +402,7 @@ impl Downloader {
             hasher.update(&buf[..n]);
             received += n as u64;
             self.received.fetch_add(n as u64, Ordering::Relaxed);
+            writeback.wrote(out, from + received);
         }
         match length {
             Some(length) if received != length => (

@@ -120,7 +120,14 @@ impl SyncOptions {
             dry_run: args.dry_run,
             prune: args.prune,
             offline: args.offline,
-            jobs: usize::from(args.jobs),
+            jobs: args.jobs.map_or_else(
+                || {
+                    crate::mirror::download::default_jobs(
+                        std::thread::available_parallelism().map_or(1, |n| n.get()),
+                    )
+                },
+                usize::from,
+            ),
             retries: args.retries,
             timeout: args.timeout,
             auth,
