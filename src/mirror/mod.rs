@@ -1,5 +1,5 @@
-//! `uv-shim mirror sync` and `uv-shim mirror verify`: build, refresh and
-//! check a Python mirror laid out as the design contract says, from uv's
+//! `uv-shim mirror sync`, `verify`, `export` and `import`: build, refresh,
+//! check and carry a Python mirror laid out as the design contract says, from uv's
 //! upstream download list.
 //!
 //! From the bottom up (each module imports only ones above it in this list):
@@ -11,11 +11,13 @@
 //! * [`download`]: one download (part file, hash on the fly, resume, retry);
 //! * [`write`](mod@write): the mirror's metadata; [`manifest`]: its record of verified files;
 //! * [`sync`]: the run (plan, parallel work, publish, prune, report);
-//!   [`verify`]: the full check.
+//!   [`verify`]: the full check;
+//! * [`bundle`]: `export` and `import`, the mirror carried across an air gap.
 //!
 //! Nothing here runs on the shim's hot path.
 
 mod args;
+mod bundle;
 mod download;
 mod entry;
 mod hash;
@@ -40,6 +42,8 @@ pub fn run(command: MirrorCommand, env: Lookup) -> anyhow::Result<ExitCode> {
     let result = match command {
         MirrorCommand::Sync(args) => sync::run(*args, env),
         MirrorCommand::Verify(args) => verify::run(args),
+        MirrorCommand::Export(args) => bundle::export::run(args),
+        MirrorCommand::Import(args) => bundle::import::run(args),
     };
     match result {
         Err(err) if err.downcast_ref::<UsageError>().is_some() => {
