@@ -150,6 +150,7 @@ fn the_monthly_routine_carries_a_mirror_and_then_only_what_is_new() {
         "a delta of {new_bytes} bytes took {bundle}"
     );
     println!("month 2: new files {new_bytes} bytes, delta bundle {bundle} bytes");
+    print!("{}", stdout(&out));
 
     let imported = import(env, &[month2], &inside, &[]);
     assert_success(&imported);
