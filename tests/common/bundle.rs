@@ -68,3 +68,13 @@ pub fn parts_of(out: &Path) -> Vec<PathBuf> {
     parts.sort();
     parts
 }
+
+/// The names of every entry of a one-file bundle, in order.
+pub fn entries(bundle: &Path) -> Vec<String> {
+    let file = std::fs::File::open(bundle).unwrap();
+    tar::Archive::new(file)
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+        .collect()
+}

@@ -443,3 +443,49 @@ fn an_import_killed_halfway_resumes_and_publishes_only_at_the_end() {
     );
     assert_success(&verify(env, &inside));
 }
+
+#[test]
+fn since_takes_a_bundle_and_the_signature_travels_with_the_metadata() {
+    let world = World::builder().build();
+    let env = &world.env;
+    let m = two_months(env);
+    // The signature's content is not checked here: it only has to arrive.
+    let signature = m.outside.join("download-metadata.json.minisig");
+    std::fs::write(&signature, "untrusted comment: a test\nRWQ…\n").unwrap();
+    let again = env.root().join("media/month2-again.tar");
+    let out = export(
+        env,
+        &m.outside,
+        &again,
+        &["--since", m.month1.to_str().unwrap()],
+    );
+    assert_success(&out);
+    assert_eq!(carried(std::slice::from_ref(&again)), carried(&m.month2));
+    let names = crate::common::bundle::entries(&again);
+    assert!(
+        names.iter().any(|n| n == "download-metadata.json.minisig"),
+        "{names:?}"
+    );
+
+    let (inside, _) = inside_after_month1(env, &m);
+    assert_success(&import(env, std::slice::from_ref(&again), &inside, &[]));
+    assert_eq!(
+        std::fs::read(inside.join("download-metadata.json.minisig")).unwrap(),
+        std::fs::read(&signature).unwrap()
+    );
+    assert_eq!(metadata(&inside), metadata(&m.outside));
+
+    // A mirror never exported has no `last` to compare with: a usage error that says what to do.
+    let fresh = env.root().join("fresh");
+    let mut up = Upstream::new();
+    up.add(Spec::cpython("3.12.7", "20250101"));
+    assert_success(&sync(env, &fresh, up.publish(), &[]));
+    let out = export(env, &fresh, &env.root().join("x.tar"), &["--since", "last"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no export of") && stderr(&out).contains("export everything first"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!env.root().join("x.tar").exists());
+}
