@@ -135,6 +135,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
         bail!("the bundle's manifest lists a signature that it does not carry");
     }
     verify_signature(&metadata, signature.as_deref())?;
+    names_only_listed(&dest, &metadata, &manifest)?;
 
     // Every file the new metadata names is in place: now, and only now, publish it.
     let target = dest.join(METADATA_FILE);
@@ -296,6 +297,37 @@ fn small(
     Ok(bytes)
 }
 
+/// Refuses metadata that names a file of this mirror the manifest does not
+/// list (and so nothing checked is there): the one promise of an import is
+/// that the published metadata names only files that are in place.
+fn names_only_listed(
+    dest: &Path,
+    metadata: &[u8],
+    manifest: &BundleManifest,
+) -> anyhow::Result<()> {
+    let source = url::Url::from_file_path(dest.join(METADATA_FILE))
+        .map_err(|()| anyhow::anyhow!("{} is not an absolute path", dest.display()))?;
+    let downloads = match crate::mirror::entry::parse_document(metadata, &source) {
+        Ok(downloads) => downloads,
+        Err(crate::metadata::schema::MetadataError::Empty { .. }) => Vec::new(),
+        Err(err) => bail!("the bundle's metadata is not valid: {err}; nothing was published"),
+    };
+    for d in downloads {
+        let rel = RelPath::from_file_url(dest, &d.url);
+        if !rel
+            .as_ref()
+            .is_some_and(|rel| manifest.files.contains_key(rel))
+        {
+            bail!(
+                "the bundle's metadata names {} for {}, which its manifest does not list; nothing was published",
+                crate::redact::url(d.url.as_str()),
+                d.key
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Where a signed bundle's metadata is checked before it is published.
 ///
 /// Signatures are built apart (`--trusted-key`); until they are wired in
@@ -345,4 +377,48 @@ fn damaged(map: &PartMap, err: std::io::Error) -> anyhow::Error {
         "the bundle is damaged or cut short near byte {} (part {part}, offset {offset}): {err}; a part may be truncated, missing or from another export; nothing was published",
         map.position()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mirror::bundle::format::{Listed, Small};
+
+    #[test]
+    fn metadata_naming_a_file_the_manifest_lacks_is_not_published() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path();
+        let rel = "20250115/cpython-3.12.8+20250115-x86_64-unknown-linux-gnu-install_only.tar.gz";
+        let doc = serde_json::json!({
+            "cpython-3.12.8-linux-x86_64-gnu": {
+                "name": "cpython", "arch": {"family": "x86_64", "variant": null},
+                "os": "linux", "libc": "gnu", "major": 3, "minor": 12, "patch": 8, "prerelease": "",
+                "url": rel.replace('+', "%2B"), "sha256": "ab".repeat(32), "variant": null
+            }
+        })
+        .to_string();
+        let mut manifest = BundleManifest {
+            id: "c".repeat(64),
+            since: None,
+            metadata: Small {
+                sha256: "d".repeat(64),
+                size: 1,
+            },
+            signature: None,
+            files: Default::default(),
+        };
+        let err = names_only_listed(dest, doc.as_bytes(), &manifest).unwrap_err();
+        assert!(
+            err.to_string().contains("which its manifest does not list"),
+            "{err}"
+        );
+        let listed = Listed {
+            sha256: "ab".repeat(32),
+            size: 1,
+            carried: true,
+        };
+        let rel = RelPath::from_segments(&rel.split('/').collect::<Vec<_>>()).unwrap();
+        manifest.files.insert(rel, listed);
+        names_only_listed(dest, doc.as_bytes(), &manifest).unwrap();
+    }
 }
