@@ -461,6 +461,21 @@ fn since_takes_a_bundle_and_the_signature_travels_with_the_metadata() {
     );
     assert_success(&out);
     assert_eq!(carried(std::slice::from_ref(&again)), carried(&m.month2));
+    // A split bundle is found by the name given to --out.
+    let by_name = env.root().join("media/month2-by-name.tar");
+    let month2 = env.root().join("media/month2.tar");
+    let out = export(
+        env,
+        &m.outside,
+        &by_name,
+        &["--since", month2.to_str().unwrap()],
+    );
+    assert_success(&out);
+    assert!(
+        stdout(&out).contains("delta: 0 of 3 files"),
+        "{}",
+        stdout(&out)
+    );
     let names = crate::common::bundle::entries(&again);
     assert!(
         names.iter().any(|n| n == "download-metadata.json.minisig"),

@@ -267,8 +267,15 @@ fn last_export(dest: &Path) -> anyhow::Result<BundleManifest> {
     BundleManifest::parse(&text).map_err(|why| anyhow::anyhow!("{}: {why}", path.display()))
 }
 
-/// `--since FILE`: an export record, or a bundle (its first part will do).
+/// `--since FILE`: an export record, or a bundle (its first part will do;
+/// the name given to `--out` finds it too).
 fn reference_file(path: &Path) -> anyhow::Result<BundleManifest> {
+    let first = super::parts::part_name(path, 1);
+    let path = if !path.exists() && first.exists() {
+        first.as_path()
+    } else {
+        path
+    };
     let mut head = [0u8; 16];
     let n = File::open(path)
         .and_then(|mut f| f.read(&mut head))
