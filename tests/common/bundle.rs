@@ -1,12 +1,15 @@
 //! Driving `uv-shim mirror export` / `mirror import` and looking into the
-//! bundles they pass between them.
+//! bundles they pass between them; an upstream of real builds, and uv
+//! installing one through the shim.
 
 use std::collections::BTreeSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use super::env::{TestEnv, run};
+use super::env::{TestEnv, assert_success, run};
+use super::http::HttpServer;
+use super::mirror::{Entry, MirrorBuilder, Urls, host_python_version};
 
 /// `uv-shim mirror export --dest DEST --out OUT ARGS…`.
 #[track_caller]
@@ -77,4 +80,61 @@ pub fn entries(bundle: &Path) -> Vec<String> {
         .unwrap()
         .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
         .collect()
+}
+
+/// Real builds of the host's Python on an upstream of their own.
+pub struct RealUpstream {
+    server: HttpServer,
+    dir: PathBuf,
+}
+
+impl RealUpstream {
+    /// Serves `dir` (empty yet) on 127.0.0.1.
+    pub fn new(dir: PathBuf) -> RealUpstream {
+        RealUpstream {
+            server: HttpServer::start(&dir),
+            dir,
+        }
+    }
+
+    /// Publishes one build of the host's Python; returns its entry.
+    pub fn publish(&self, build: &str) -> Entry {
+        let (major, minor, patch) = host_python_version();
+        MirrorBuilder::new(&self.dir)
+            .cpython(major, minor, patch, build)
+            .write_metadata(Urls::Absolute(self.server.base_url()))
+            .remove(0)
+    }
+
+    /// The URL of its list.
+    pub fn list(&self) -> String {
+        self.server.url("download-metadata.json")
+    }
+}
+
+/// `python install X.Y.Z` (with `--reinstall` when asked) through the shim:
+/// the path the inside server served for it.
+#[track_caller]
+pub fn install_through_shim(
+    env: &TestEnv,
+    inside: &HttpServer,
+    entry: &Entry,
+    reinstall: bool,
+) -> String {
+    let (major, minor, patch) = entry.version;
+    inside.clear_log();
+    let mut cmd = env.uv();
+    cmd.args(["python", "install", &format!("{major}.{minor}.{patch}")]);
+    if reinstall {
+        cmd.arg("--reinstall");
+    }
+    assert_success(&run(&mut cmd));
+    let served: Vec<String> = inside
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with(".tar.gz") && r.status == Some(200))
+        .map(|r| r.path)
+        .collect();
+    assert_eq!(served.len(), 1, "{served:#?}");
+    served[0].clone()
 }

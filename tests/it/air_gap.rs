@@ -10,68 +10,14 @@
 use std::path::{Path, PathBuf};
 
 use crate::common::World;
-use crate::common::bundle::{carried, export, import, parts_of};
+use crate::common::bundle::{
+    RealUpstream, carried, export, import, install_through_shim, parts_of,
+};
 use crate::common::env::{TestEnv, assert_failure, assert_success, run, stderr, stdout};
 use crate::common::http::HttpServer;
-use crate::common::mirror::{Entry, MirrorBuilder, Urls, host_python_version};
 use crate::common::sync::{metadata, sync, verify};
 use crate::common::upstream::{Download, Spec, Upstream};
 use crate::common::uv::UV_NEW;
-
-/// Real builds of the host's Python on an upstream of their own.
-struct RealUpstream {
-    server: HttpServer,
-    dir: PathBuf,
-}
-
-impl RealUpstream {
-    fn new(dir: PathBuf) -> RealUpstream {
-        RealUpstream {
-            server: HttpServer::start(&dir),
-            dir,
-        }
-    }
-
-    /// Publishes one build of the host's Python; returns its entry.
-    fn publish(&self, build: &str) -> Entry {
-        let (major, minor, patch) = host_python_version();
-        MirrorBuilder::new(&self.dir)
-            .cpython(major, minor, patch, build)
-            .write_metadata(Urls::Absolute(self.server.base_url()))
-            .remove(0)
-    }
-
-    fn list(&self) -> String {
-        self.server.url("download-metadata.json")
-    }
-}
-
-/// `python install X.Y.Z` (with `--reinstall` when asked) through the shim:
-/// the path the inside server served for it.
-#[track_caller]
-fn install_through_shim(
-    env: &TestEnv,
-    inside: &HttpServer,
-    entry: &Entry,
-    reinstall: bool,
-) -> String {
-    let (major, minor, patch) = entry.version;
-    inside.clear_log();
-    let mut cmd = env.uv();
-    cmd.args(["python", "install", &format!("{major}.{minor}.{patch}")]);
-    if reinstall {
-        cmd.arg("--reinstall");
-    }
-    assert_success(&run(&mut cmd));
-    let served: Vec<String> = inside
-        .requests()
-        .into_iter()
-        .filter(|r| r.path.ends_with(".tar.gz") && r.status == Some(200))
-        .map(|r| r.path)
-        .collect();
-    assert_eq!(served.len(), 1, "{served:#?}");
-    served[0].clone()
-}
 
 #[test]
 fn the_monthly_routine_carries_a_mirror_and_then_only_what_is_new() {
