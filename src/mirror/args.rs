@@ -26,6 +26,16 @@ pub enum MirrorCommand {
     /// `trusted-keys` config key and `--trusted-key` take. Never prompts: the
     /// secret key is unencrypted unless --password-file is given.
     Keygen(KeygenArgs),
+    /// Write the mirror in DIR as a bundle to carry across an air gap (all of it, or what is new since an export).
+    ///
+    /// The bundle holds the files, the metadata (and its signature) and a
+    /// manifest of every file the metadata names with its size and sha256.
+    Export(ExportArgs),
+    /// Place a bundle of `mirror export` into the mirror in DIR, every file checked, the metadata last.
+    ///
+    /// Idempotent and resumable; a delta whose base files are not in DIR is
+    /// refused. Nothing is deleted but with --prune.
+    Import(ImportArgs),
 }
 
 /// Arguments of `mirror keygen`.
@@ -37,6 +47,81 @@ pub struct KeygenArgs {
     /// Encrypt the secret key with the first line of this file (then give it to every command that signs).
     #[arg(long, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
+}
+
+/// Arguments of `mirror export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The mirror folder.
+    #[arg(long, value_name = "DIR")]
+    pub dest: PathBuf,
+    /// The bundle to write (with --split: FILE.001, FILE.002, …).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Carry only files new since an export: `last` (the one recorded in DIR/.uv-shim/), or a bundle or record FILE.
+    #[arg(long, value_name = "last|FILE")]
+    pub since: Option<String>,
+    /// Cut the bundle into numbered parts of at most SIZE (bytes, or 500M, 4G, 100MB…).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub split: Option<u64>,
+    /// Sign the metadata carried in the bundle with this minisign secret key.
+    #[arg(long, value_name = "KEYFILE")]
+    pub sign: Option<PathBuf>,
+    /// The file whose first line unlocks an encrypted --sign key.
+    #[arg(long, value_name = "FILE", requires = "sign")]
+    pub password_file: Option<PathBuf>,
+}
+
+/// Arguments of `mirror import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The bundle, or all its numbered parts (in any order).
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// The mirror folder (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub dest: PathBuf,
+    /// Remove the files this mirror recorded that the new metadata no longer names.
+    #[arg(long)]
+    pub prune: bool,
+    /// Publish only metadata signed by this key (a public key string or a .pub file; repeatable).
+    #[arg(long = "trusted-key", value_name = "KEY")]
+    pub trusted_keys: Vec<String>,
+}
+
+/// A size: bytes, or a number with K, M, G, T (powers of 1024, also KiB…) or KB, MB, GB, TB (powers of 1000).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size (e.g. 500M, 4G, 1048576)"))?;
+    let factor: u64 = match unit.to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "K" | "KIB" => 1 << 10,
+        "M" | "MIB" => 1 << 20,
+        "G" | "GIB" => 1 << 30,
+        "T" | "TIB" => 1 << 40,
+        "KB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        "TB" => 1_000_000_000_000,
+        _ => {
+            return Err(format!(
+                "{text:?}: unknown unit {unit:?} (K, M, G, T, KB, MB, GB, TB)"
+            ));
+        }
+    };
+    match number.checked_mul(factor) {
+        // A tar entry header is 512 bytes: smaller parts would be all overhead.
+        Some(size) if size >= 1024 => Ok(size),
+        Some(_) => Err(format!(
+            "{text:?} is too small: a part holds at least 1024 bytes"
+        )),
+        None => Err(format!("{text:?} is too large")),
+    }
 }
 
 /// Arguments of `mirror sync`.
@@ -144,3 +229,19 @@ impl Implementation {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct UsageError(pub String);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_with_units_and_name_what_is_wrong() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("64K"), Ok(65536));
+        assert_eq!(parse_size("2MB"), Ok(2_000_000));
+        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
+        assert!(parse_size("12Q").unwrap_err().contains("unknown unit"));
+        assert!(parse_size("big").unwrap_err().contains("not a size"));
+        assert!(parse_size("10").unwrap_err().contains("too small"));
+    }
+}

@@ -1,5 +1,6 @@
-//! `uv-shim mirror sync`, `verify` and `keygen`: build, refresh, sign and
-//! check a Python mirror laid out as the design contract says, from uv's
+//! `uv-shim mirror sync`, `verify`, `keygen`, `export` and `import`: build,
+//! refresh, sign, check and carry a Python mirror laid out as the design
+//! contract says, from uv's
 //! upstream download list.
 //!
 //! From the bottom up (each module imports only ones above it in this list):
@@ -12,10 +13,12 @@
 //! * [`write`](mod@write): the mirror's metadata; [`manifest`]: its record of verified files;
 //! * [`sync`]: the run (plan, parallel work, publish, prune, report);
 //!   [`verify`]: the full check; [`sign`]: the metadata's signature and `keygen`.
+//! * [`bundle`]: `export` and `import`, the mirror carried across an air gap.
 //!
 //! Nothing here runs on the shim's hot path.
 
 mod args;
+mod bundle;
 mod download;
 mod entry;
 mod hash;
@@ -42,6 +45,8 @@ pub fn run(command: MirrorCommand, env: Lookup) -> anyhow::Result<ExitCode> {
         MirrorCommand::Sync(args) => sync::run(*args, env),
         MirrorCommand::Verify(args) => verify::run(args),
         MirrorCommand::Keygen(args) => sign::keygen(&args),
+        MirrorCommand::Export(args) => bundle::export::run(args),
+        MirrorCommand::Import(args) => bundle::import::run(args),
     };
     match result {
         Err(err) if err.downcast_ref::<UsageError>().is_some() => {

@@ -42,6 +42,7 @@
 
 #[cfg(target_os = "linux")]
 pub mod bare;
+pub mod bundle;
 pub mod cache;
 pub mod dns;
 pub mod doctor;

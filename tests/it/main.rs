@@ -9,6 +9,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod air_gap;
 mod budget;
 mod cache_faults;
 mod concurrency;
