@@ -11,6 +11,7 @@
 //!   (a closed port, a connect that never completes, an endless body).
 //! * [`cache`]: the shim's cache as a test sees it: the metadata copy, ageing
 //!   it, the cached DNS answers.
+//! * [`debian`]: Debian packages the stories need, installed when missing.
 //! * [`dns`]: a real DNS server on `127.0.0.1` with a query log.
 //! * [`doctor`]: what `uv-shim doctor --json` said.
 //! * [`env`]: a throw-away home, config, cache and `/etc/uv` for one test, and
@@ -44,6 +45,7 @@
 pub mod bare;
 pub mod bundle;
 pub mod cache;
+pub mod debian;
 pub mod dns;
 pub mod doctor;
 pub mod env;

@@ -24,11 +24,11 @@
 
 #![cfg(unix)]
 
-use std::fs::{self, File};
+use std::fs;
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::users::Account;
@@ -36,109 +36,10 @@ use super::users::Account;
 /// Where the Debian package puts the binary.
 const DEBIAN_NGINX: &str = "/usr/sbin/nginx";
 
-/// The file that keeps services from starting while packages are installed.
-const POLICY_RC_D: &str = "/usr/sbin/policy-rc.d";
-
 /// The nginx binary, installing the package when missing; `Err` says why
 /// there is none (the caller skips with that message).
 pub fn nginx() -> Result<PathBuf, String> {
-    if let Some(found) = find() {
-        return Ok(found);
-    }
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return Err("nginx is not installed and installing it needs root".into());
-    }
-    let tools = super::uv::tools_dir();
-    fs::create_dir_all(&tools).unwrap_or_else(|e| panic!("mkdir {}: {e}", tools.display()));
-    let lock_path = tools.join("nginx-install.lock");
-    let lock =
-        File::create(&lock_path).unwrap_or_else(|e| panic!("create {}: {e}", lock_path.display()));
-    lock.lock()
-        .unwrap_or_else(|e| panic!("lock {}: {e}", lock_path.display()));
-    // Another test may have installed it while we waited.
-    if let Some(found) = find() {
-        return Ok(found);
-    }
-    install();
-    Ok(
-        find()
-            .unwrap_or_else(|| panic!("`apt-get install nginx` succeeded, but no {DEBIAN_NGINX}")),
-    )
-}
-
-/// nginx on `PATH` or where Debian puts it.
-fn find() -> Option<PathBuf> {
-    let on_path = std::env::var_os("PATH").into_iter().flat_map(|p| {
-        std::env::split_paths(&p)
-            .map(|dir| dir.join("nginx"))
-            .collect::<Vec<_>>()
-    });
-    on_path
-        .chain([PathBuf::from(DEBIAN_NGINX)])
-        .find(|candidate| candidate.is_file())
-}
-
-/// `apt-get install -y nginx`, after `apt-get update` if the first attempt fails.
-fn install() {
-    let apt = |args: &[&str]| -> Output {
-        Command::new("apt-get")
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run apt-get: {e}"))
-    };
-    let _no_services = NoServices::new();
-    let install = ["install", "-y", "--no-install-recommends", "nginx"];
-    let mut output = apt(&install);
-    if !output.status.success() {
-        let update = apt(&["update"]);
-        assert!(
-            update.status.success(),
-            "`apt-get update` failed:\n{}",
-            String::from_utf8_lossy(&update.stderr)
-        );
-        output = apt(&install);
-    }
-    assert!(
-        output.status.success(),
-        "`apt-get install nginx` failed ({}):\n{}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-/// A `policy-rc.d` that refuses to start services, for the install only;
-/// an existing one is left alone.
-struct NoServices {
-    created: bool,
-}
-
-impl NoServices {
-    fn new() -> NoServices {
-        let path = Path::new(POLICY_RC_D);
-        if path.exists() {
-            return NoServices { created: false };
-        }
-        fs::write(
-            path,
-            "#!/bin/sh\n# uv-shim tests: no services while installing nginx\nexit 101\n",
-        )
-        .unwrap_or_else(|e| panic!("write {POLICY_RC_D}: {e}"));
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
-        NoServices { created: true }
-    }
-}
-
-impl Drop for NoServices {
-    fn drop(&mut self) {
-        if self.created {
-            let _ = fs::remove_file(POLICY_RC_D);
-        }
-    }
+    super::debian::tool("nginx", "nginx", DEBIAN_NGINX)
 }
 
 /// One line of the access log.
