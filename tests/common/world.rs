@@ -353,6 +353,26 @@ impl World {
         scene::handed_to_uv(&self.env)
     }
 
+    /// `uv python install` of the mirror's build through the shim, and what
+    /// a successful one leaves: one metadata request from the shim, one
+    /// tarball request from uv, the Python in place. `label` names the case
+    /// in failure messages.
+    #[track_caller]
+    pub fn install_from_mirror(&self, label: &str) {
+        let mirror = self.mirror();
+        let output = run(self.env.uv().args(["python", "install", &mirror.version()]));
+        assert_success(&output);
+        assert_eq!(mirror.metadata_requests(), 1, "{label}");
+        let tarball = format!("/uv/{}", mirror.entry.rel_path);
+        assert_eq!(
+            mirror.server.count(&tarball),
+            1,
+            "{label}: {:#?}",
+            mirror.server.requests()
+        );
+        assert!(self.env.managed_python(&mirror.entry).exists(), "{label}");
+    }
+
     /// Runs `uv-shim doctor --json` and returns its report.
     #[track_caller]
     pub fn doctor(&self) -> Report {

@@ -6,7 +6,6 @@
 //! their built-in builds.)
 
 use crate::common::World;
-use crate::common::env::{assert_success, run};
 
 /// The pinned versions, oldest first; each is installed from PyPI once.
 const MATRIX: &[&str] = &["0.6.13", "0.8.24", "0.9.10", "0.11.33", "0.12.24", "0.13.9"];
@@ -19,18 +18,7 @@ fn every_uv_from_0_6_13_on_installs_from_the_mirror() {
             .mirror()
             .named_in_system_config()
             .build();
-        let (env, mirror) = (&world.env, world.mirror());
-        let output = run(env.uv().args(["python", "install", &mirror.version()]));
-        assert_success(&output);
-        assert_eq!(mirror.metadata_requests(), 1, "uv {version}");
-        let tarball = format!("/uv/{}", mirror.entry.rel_path);
-        assert_eq!(
-            mirror.server.count(&tarball),
-            1,
-            "uv {version}: {:#?}",
-            mirror.server.requests()
-        );
-        assert!(env.managed_python(&mirror.entry).exists(), "uv {version}");
+        world.install_from_mirror(&format!("uv {version}"));
         // It was the shim's validated copy that uv read.
         assert_eq!(
             world.handed_to_uv(),
