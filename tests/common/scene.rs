@@ -91,6 +91,29 @@ impl Mirror {
         format!("{major}.{minor}.{patch}")
     }
 
+    /// Requests for any CPython build under the mirror's folder (what uv
+    /// asks for, whichever build that is).
+    pub fn build_requests(&self) -> Vec<super::http::Request> {
+        self.server
+            .requests()
+            .into_iter()
+            .filter(|r| r.path.starts_with(&self.path) && r.path.contains("cpython-"))
+            .collect()
+    }
+
+    /// uv fetched the mirror's build exactly once and installed it into `env`.
+    #[track_caller]
+    pub fn assert_build_installed(&self, env: &TestEnv, label: &str) {
+        let tarball = format!("{}{}", self.path, self.entry.rel_path);
+        assert_eq!(
+            self.server.count(&tarball),
+            1,
+            "{label}: {:#?}",
+            self.server.requests()
+        );
+        assert!(env.managed_python(&self.entry).exists(), "{label}");
+    }
+
     /// The metadata document as the mirror serves it now.
     pub fn document(&self) -> Vec<u8> {
         let path = self.dir.join(METADATA_FILE);

@@ -363,14 +363,7 @@ impl World {
         let output = run(self.env.uv().args(["python", "install", &mirror.version()]));
         assert_success(&output);
         assert_eq!(mirror.metadata_requests(), 1, "{label}");
-        let tarball = format!("/uv/{}", mirror.entry.rel_path);
-        assert_eq!(
-            mirror.server.count(&tarball),
-            1,
-            "{label}: {:#?}",
-            mirror.server.requests()
-        );
-        assert!(self.env.managed_python(&mirror.entry).exists(), "{label}");
+        mirror.assert_build_installed(&self.env, label);
     }
 
     /// Runs `uv-shim doctor --json` and returns its report.

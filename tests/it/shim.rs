@@ -68,12 +68,7 @@ fn old_uv_gets_the_mirror_variables_and_asks_the_mirror() {
     // build that list names (which our crafted mirror does not hold).
     let output = run(env.uv().args(["python", "install", &mirror.version()]));
     assert_failure(&output);
-    let asked: Vec<_> = mirror
-        .server
-        .requests()
-        .into_iter()
-        .filter(|r| r.path.starts_with("/uv/") && r.path.contains("cpython-"))
-        .collect();
+    let asked = mirror.build_requests();
     assert_eq!(asked.len(), 1, "{:#?}", mirror.server.requests());
     assert!(
         asked[0]

@@ -34,14 +34,7 @@ fn uvx_python(env: &TestEnv, uvx: &Path, mirror: &Mirror) -> std::process::Outpu
 fn assert_installed_from_the_mirror(env: &TestEnv, mirror: &Mirror, output: &std::process::Output) {
     assert_success(output);
     assert!(stdout(output).starts_with("ran "), "{}", stdout(output));
-    let tarball = format!("/uv/{}", mirror.entry.rel_path);
-    assert_eq!(
-        mirror.server.count(&tarball),
-        1,
-        "{:#?}",
-        mirror.server.requests()
-    );
-    assert!(env.managed_python(&mirror.entry).exists());
+    mirror.assert_build_installed(env, "uvx");
 }
 
 #[test]
@@ -229,12 +222,7 @@ fn old_uvs_uvx_asks_the_mirror() {
 
     let output = uvx_python(env, &uvx, mirror);
     assert_failure(&output);
-    let asked: Vec<_> = mirror
-        .server
-        .requests()
-        .into_iter()
-        .filter(|r| r.path.starts_with("/uv/") && r.path.contains("cpython-"))
-        .collect();
+    let asked = mirror.build_requests();
     assert_eq!(asked.len(), 1, "{:#?}", mirror.server.requests());
     assert!(
         asked[0]
