@@ -57,7 +57,10 @@ pub fn tool(package: &str, binary: &str, debian_path: &str) -> Result<PathBuf, S
 /// `apt-get install -y PACKAGE`, after `apt-get update` if the first attempt fails.
 fn install(package: &str) {
     let apt = |args: &[&str]| -> Output {
+        // Another installer (a second test binary, a build script) may hold
+        // dpkg's lock for a while: wait for it rather than fail.
         Command::new("apt-get")
+            .args(["-o", "DPkg::Lock::Timeout=900"])
             .args(args)
             .env("DEBIAN_FRONTEND", "noninteractive")
             .stdin(Stdio::null())
