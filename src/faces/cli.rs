@@ -56,6 +56,10 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::mirror::MirrorCommand,
     },
+    /// Put uv-shim, uv and uvx in a bin dir ahead of the real uv (never deleting it) and write the config.
+    Install(crate::install::InstallArgs),
+    /// Undo `uv-shim install`: put back exactly what was there.
+    Uninstall(crate::install::UninstallArgs),
 }
 
 /// Parses `args` and runs the command.
@@ -76,6 +80,8 @@ pub fn run(env: Lookup, args: Vec<OsString>) -> ExitCode {
             return super::uv::run(env, crate::handover::face::Face::Uv, args);
         }
         Command::Mirror { command } => crate::mirror::run(command, env),
+        Command::Install(args) => crate::install::install(env, args),
+        Command::Uninstall(args) => crate::install::uninstall(env, args),
     };
     match result {
         Ok(code) => code,
