@@ -173,6 +173,16 @@ impl EnvVars {
     ];
 }
 
+/// Read when the binary is built (by `build.rs`), never by the running
+/// shim: not in [`EnvVars::ALL`], so no warm plan is keyed by it.
+impl EnvVars {
+    /// A TOML config file embedded into the binary as the built-in config
+    /// (the lowest settings layer, with the system file's rights).
+    // Listed so that every variable is here; only build.rs reads it.
+    #[allow(dead_code)]
+    pub const UV_SHIM_BUILTIN_CONFIG: &'static str = "UV_SHIM_BUILTIN_CONFIG";
+}
+
 impl EnvVars {
     /// Every variable the shim may set on uv's process; a remembered
     /// hand-over that sets anything else is not the shim's.

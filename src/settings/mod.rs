@@ -5,6 +5,7 @@
 //! `uv.toml`, a static metadata file, DNS) only ever fill it when no earlier
 //! layer did.
 
+pub mod builtin;
 pub mod config_file;
 
 use std::fmt;
@@ -28,6 +29,8 @@ pub enum Origin {
     User(PathBuf),
     /// The system config file.
     System(PathBuf),
+    /// The built-in config, embedded at build time from the file of this name.
+    Builtin(String),
     /// uv's own system config (`uv.toml`).
     UvToml(PathBuf),
     /// A static metadata file beside the system config.
@@ -44,6 +47,9 @@ impl fmt::Display for Origin {
             Origin::Env(name) => write!(f, "env {name}"),
             Origin::User(path) => write!(f, "user config {}", path.display()),
             Origin::System(path) => write!(f, "system config {}", path.display()),
+            Origin::Builtin(name) => {
+                write!(f, "built-in config (embedded at build time from {name})")
+            }
             Origin::UvToml(path) => write!(f, "uv config {}", path.display()),
             Origin::StaticFile(path) => write!(f, "static metadata {}", path.display()),
             Origin::Dns(domain) => write!(f, "DNS TXT _uv-mirror.{domain}"),
@@ -253,8 +259,16 @@ const SYSTEM_ONLY: &[&str] = &[
 ];
 
 impl Trust {
-    /// Reads the trust keys from the system file; a user file cannot loosen them.
-    pub fn from_system(system: Option<&ConfigFile>) -> Self {
+    /// Reads the trust keys from the system file, then the built-in config
+    /// (same rights, lower layer); a user file cannot loosen them.
+    pub fn from_system(system: Option<&ConfigFile>, builtin: Option<&ConfigFile>) -> Self {
+        let files = [system, builtin];
+        fn first<'a, T>(
+            files: &[Option<&'a ConfigFile>; 2],
+            get: impl Fn(&'a ConfigFile) -> Option<T>,
+        ) -> Option<T> {
+            files.iter().flatten().find_map(|f| get(f))
+        }
         let hosts = |list: Option<&Vec<String>>| -> Vec<String> {
             list.into_iter()
                 .flatten()
@@ -262,14 +276,12 @@ impl Trust {
                 .collect()
         };
         Trust {
-            allow_http: system.and_then(|s| s.allow_http).unwrap_or(false),
-            dns_allowed_hosts: hosts(system.and_then(|s| s.dns_allowed_hosts.as_ref())),
-            dns_search: system.and_then(|s| s.dns_search).unwrap_or(false),
-            allowed_hosts: hosts(system.and_then(|s| s.allowed_hosts.as_ref())),
-            require_sha256: system.and_then(|s| s.require_sha256).unwrap_or(true),
-            trusted_keys: system
-                .and_then(|s| s.trusted_keys.clone())
-                .unwrap_or_default(),
+            allow_http: first(&files, |f| f.allow_http).unwrap_or(false),
+            dns_allowed_hosts: hosts(first(&files, |f| f.dns_allowed_hosts.as_ref())),
+            dns_search: first(&files, |f| f.dns_search).unwrap_or(false),
+            allowed_hosts: hosts(first(&files, |f| f.allowed_hosts.as_ref())),
+            require_sha256: first(&files, |f| f.require_sha256).unwrap_or(true),
+            trusted_keys: first(&files, |f| f.trusted_keys.clone()).unwrap_or_default(),
         }
     }
 }
@@ -331,19 +343,27 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Combines the layers: `env.combine(user).combine(system)`.
-    pub fn resolve(env: Layer, user: Option<&FileLayer>, system: Option<&FileLayer>) -> Self {
+    /// Combines the layers: `env.combine(user).combine(system).combine(builtin)`.
+    pub fn resolve(
+        env: Layer,
+        user: Option<&FileLayer>,
+        system: Option<&FileLayer>,
+        builtin: Option<&FileLayer>,
+    ) -> Self {
         let layer_of = |f: Option<&FileLayer>| f.map(|f| f.layer.clone()).unwrap_or_default();
         let (user_layer, system_layer) = (layer_of(user), layer_of(system));
         let mut ignored = Vec::new();
         if let Some(FileLayer { file, origin, .. }) = user {
             for key in system_only_keys(file) {
                 ignored.push(format!(
-                    "`{key}` in {origin}: honoured only in the system config"
+                    "`{key}` in {origin}: honoured only in the system config or the built-in one"
                 ));
             }
         }
-        let layer = env.combine(user_layer).combine(system_layer);
+        let layer = env
+            .combine(user_layer)
+            .combine(system_layer)
+            .combine(layer_of(builtin));
         Settings {
             ttl: layer
                 .ttl
@@ -357,7 +377,7 @@ impl Settings {
                 .system_certs
                 .clone()
                 .unwrap_or_else(|| Sourced::new(SystemCerts::Auto, Origin::Default)),
-            trust: Trust::from_system(system.map(|s| &s.file)),
+            trust: Trust::from_system(system.map(|s| &s.file), builtin.map(|b| &b.file)),
             layer,
             ignored,
         }
@@ -402,6 +422,7 @@ mod tests {
             env,
             Some(&FileLayer::new(user, Origin::User("u".into()))),
             Some(&FileLayer::new(system, Origin::System("s".into()))),
+            None,
         );
         let mirror = settings.layer.mirror.unwrap();
         assert_eq!(mirror.value.bases[0].as_str(), "https://env.example/uv/");
@@ -429,6 +450,7 @@ mod tests {
             Layer::default(),
             Some(&FileLayer::new(user, Origin::User("u".into()))),
             Some(&FileLayer::new(system, Origin::System("s".into()))),
+            None,
         );
         let mirror = settings.layer.mirror.unwrap();
         assert!(mirror.value.bases.is_empty());
@@ -444,6 +466,7 @@ mod tests {
         let settings = Settings::resolve(
             Layer::default(),
             Some(&FileLayer::new(user, Origin::User("u".into()))),
+            None,
             None,
         );
         assert_eq!(settings.trust, Trust::default());
@@ -469,6 +492,7 @@ mod tests {
             Layer::default(),
             None,
             Some(&FileLayer::new(system, Origin::System("s".into()))),
+            None,
         );
         assert!(settings.trust.allow_http && settings.trust.dns_search);
         assert_eq!(
@@ -480,8 +504,35 @@ mod tests {
     }
 
     #[test]
+    fn the_builtin_config_is_the_lowest_layer_with_the_system_files_rights() {
+        let builtin = file(
+            "mirror = \"https://golden.example/uv/\"\nttl = \"2h\"\nrequire-sha256 = false\n\
+             allowed-hosts = [\"cdn.example\"]\n",
+        );
+        let builtin = FileLayer::new(builtin, Origin::Builtin("golden.toml".into()));
+        let user = file("mirror = \"https://user.example/uv/\"\nrequire-sha256 = true\n");
+        let user = FileLayer::new(user, Origin::User("u".into()));
+        let settings = Settings::resolve(Layer::default(), Some(&user), None, Some(&builtin));
+        // A user file may name another mirror, but not touch a system-only key.
+        let mirror = settings.layer.mirror.unwrap();
+        assert_eq!(mirror.value.bases[0].as_str(), "https://user.example/uv/");
+        assert_eq!(settings.ttl.origin, Origin::Builtin("golden.toml".into()));
+        assert!(!settings.trust.require_sha256);
+        assert_eq!(settings.trust.allowed_hosts, vec!["cdn.example"]);
+        assert_eq!(
+            Origin::Builtin("golden.toml".into()).to_string(),
+            "built-in config (embedded at build time from golden.toml)"
+        );
+        // The system file, one layer up, overrides it key by key.
+        let system = FileLayer::new(file("require-sha256 = true\n"), Origin::System("s".into()));
+        let settings = Settings::resolve(Layer::default(), None, Some(&system), Some(&builtin));
+        assert!(settings.trust.require_sha256);
+        assert_eq!(settings.trust.allowed_hosts, vec!["cdn.example"]);
+    }
+
+    #[test]
     fn defaults_apply() {
-        let settings = Settings::resolve(Layer::default(), None, None);
+        let settings = Settings::resolve(Layer::default(), None, None, None);
         assert_eq!(settings.ttl.value, DEFAULT_TTL);
         assert!(settings.dns.value);
         assert!(settings.layer.mirror.is_none());

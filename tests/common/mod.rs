@@ -9,6 +9,8 @@
 //!   it, a DNS server; the [`World`] then shows what stories look at.
 //! * [`bare`]: a bare HTTP server for faults the harness server cannot show
 //!   (a closed port, a connect that never completes, an endless body).
+//! * [`builtin`]: a golden binary, uv-shim built once with a built-in
+//!   config naming a `file://` mirror, cached under the target folder.
 //! * [`cache`]: the shim's cache as a test sees it: the metadata copy, ageing
 //!   it, the cached DNS answers.
 //! * [`debian`]: Debian packages the stories need, installed when missing.
@@ -33,6 +35,8 @@
 //!   harness server, and the system store with that CA inside a mount
 //!   namespace (root).
 //! * [`sync`]: driving `uv-shim mirror sync` / `verify`, reading the mirror.
+//! * [`tree`]: a folder as a listing (names, modes, owners, link targets,
+//!   content hashes) to compare before and after.
 //! * [`upstream`]: a fake upstream of generated downloads for `mirror sync`.
 //! * [`users`]: other local users (`setpriv`) and the umask, for shared
 //!   machines and for who can read what the shim writes.
@@ -43,6 +47,7 @@
 
 #[cfg(target_os = "linux")]
 pub mod bare;
+pub mod builtin;
 pub mod bundle;
 pub mod cache;
 pub mod debian;
@@ -62,6 +67,8 @@ pub mod silent_resolver;
 pub mod skip;
 pub mod sync;
 pub mod tls;
+#[cfg(unix)]
+pub mod tree;
 pub mod upstream;
 #[cfg(unix)]
 pub mod users;

@@ -11,6 +11,9 @@ mod common;
 
 mod air_gap;
 mod budget;
+// Unix only: the golden binary replaces a symbolic link.
+#[cfg(unix)]
+mod builtin_config;
 mod cache_faults;
 mod concurrency;
 mod control_chars;
@@ -23,6 +26,7 @@ mod faults;
 mod follows_uv;
 mod harness;
 mod hostile_dns;
+#[cfg(unix)]
 mod install;
 // Unix only: it damages the copy in place and swaps it for a symbolic link.
 #[cfg(unix)]

@@ -40,6 +40,9 @@ pub fn run(env: Lookup, json: bool) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// Where the keys a user file cannot loosen come from.
+const TRUST_ORIGIN: &str = "system or built-in config only";
+
 fn build(p: &Run, proxies: &Proxies) -> Report {
     let sources = p
         .discovery
@@ -131,31 +134,31 @@ fn build(p: &Run, proxies: &Proxies) -> Report {
     settings.push(SettingLine {
         key: "allow-http",
         value: s.trust.allow_http.to_string(),
-        origin: "system config only".into(),
+        origin: TRUST_ORIGIN.into(),
     });
     settings.push(SettingLine {
         key: "dns-search",
         value: s.trust.dns_search.to_string(),
-        origin: "system config only".into(),
+        origin: TRUST_ORIGIN.into(),
     });
     if !s.trust.dns_allowed_hosts.is_empty() {
         settings.push(SettingLine {
             key: "dns-allowed-hosts",
             value: s.trust.dns_allowed_hosts.join(", "),
-            origin: "system config only".into(),
+            origin: TRUST_ORIGIN.into(),
         });
     }
     if !s.trust.allowed_hosts.is_empty() {
         settings.push(SettingLine {
             key: "allowed-hosts",
             value: s.trust.allowed_hosts.join(", "),
-            origin: "system config only".into(),
+            origin: TRUST_ORIGIN.into(),
         });
     }
     settings.push(SettingLine {
         key: "require-sha256",
         value: s.trust.require_sha256.to_string(),
-        origin: "system config only".into(),
+        origin: TRUST_ORIGIN.into(),
     });
     if !s.trust.trusted_keys.is_empty() {
         // Key ids, as minisign shows them (the config was checked when read).
@@ -169,7 +172,7 @@ fn build(p: &Run, proxies: &Proxies) -> Report {
         settings.push(SettingLine {
             key: "trusted-keys",
             value: ids.join(", "),
-            origin: "system config only".into(),
+            origin: TRUST_ORIGIN.into(),
         });
     }
 
