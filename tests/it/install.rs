@@ -128,6 +128,42 @@ fn a_real_uv_later_on_path_needs_no_record() {
     assert!(bin.join("uv-shim").is_file());
 }
 
+/// The finding of the old script: a dangling `DIR/uv` link was recorded as
+/// the real uv. Now it is replaced, never recorded, and made again by uninstall.
+#[test]
+fn a_dangling_uv_link_is_replaced_not_recorded_and_comes_back() {
+    let world = World::builder().build();
+    let env = &world.env;
+    let bin = env.root().join("local-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink("/opt/uv-was-here/uv", bin.join("uv")).unwrap();
+    let before = listing(&bin);
+    let uv = real_uv(UV_NEW);
+    let path = path_with(&bin, &[uv.parent().unwrap()]);
+    let install = run(env
+        .command(SHIM_EXE)
+        .args(["install", "--no-doctor", "--bin-dir"])
+        .arg(&bin)
+        .env("PATH", &path));
+    assert_success(&install);
+    let said = stdout(&install);
+    assert!(
+        said.contains("a link to /opt/uv-was-here/uv (which does not exist)"),
+        "{said}"
+    );
+    assert!(!said.contains("moved the real uv"), "{said}");
+    assert!(!recorded_config(env).exists(), "{said}");
+    assert!(!bin.join("uv-real").exists());
+    let through = run(env
+        .command(bin.join("uv"))
+        .arg("--version")
+        .env("PATH", &path));
+    assert!(stdout(&through).starts_with(&format!("uv {UV_NEW}")));
+
+    assert_success(&shim(env, &bin, &["uninstall"]));
+    assert_eq!(listing(&bin), before);
+}
+
 #[test]
 fn install_sh_help_prints_the_usage_not_its_code() {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("install.sh");
