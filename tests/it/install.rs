@@ -315,6 +315,23 @@ fn mirror_and_dns_domain_write_a_ready_config_and_bad_values_change_nothing() {
         format!("mirror = \"{base}\"\ndns-domains = [\"corp.example\"]\n")
     );
     world.install_from_mirror("the config install wrote");
+
+    // Edited by hand since: uninstall leaves the config, and says so; the
+    // bin dir it created goes.
+    let edited = format!("{text}ttl = \"1h\"\n");
+    std::fs::write(&config, &edited).unwrap();
+    let output = shim(env, &bin, &["uninstall"]);
+    assert_success(&output);
+    assert!(
+        stdout(&output).contains(&format!(
+            "left {}: it changed after install",
+            config.display()
+        )),
+        "{}",
+        stdout(&output)
+    );
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), edited);
+    assert!(!bin.exists());
 }
 
 #[test]
