@@ -31,6 +31,7 @@ const BASE_DIR_VARS: &[&str] = &[
     EnvVars::XDG_CONFIG_HOME,
     EnvVars::XDG_CACHE_HOME,
     EnvVars::APPDATA,
+    EnvVars::LOCALAPPDATA,
 ];
 
 /// Where this process's per-user folders are, and whether they are its own.
@@ -38,6 +39,10 @@ struct Homes {
     dirs: Option<directories::BaseDirs>,
     /// Root running with another user's folders (`sudo -E`): those are not used.
     foreign: Option<String>,
+    /// Windows: `%APPDATA%` and `%LOCALAPPDATA%` as set, ahead of the known
+    /// folders (uv follows the variables too; `directories` asks the shell).
+    appdata: Option<PathBuf>,
+    local_appdata: Option<PathBuf>,
 }
 
 impl Homes {
@@ -51,10 +56,24 @@ impl Homes {
             Some(_) => None,
             None => directories::BaseDirs::new(),
         };
-        Homes { dirs, foreign }
+        let windows_var = |name: &str| {
+            env(name)
+                .filter(|_| cfg!(windows))
+                .map(PathBuf::from)
+                .filter(|dir| dir.is_absolute())
+        };
+        Homes {
+            dirs,
+            foreign,
+            appdata: windows_var(EnvVars::APPDATA),
+            local_appdata: windows_var(EnvVars::LOCALAPPDATA),
+        }
     }
 
     fn config_dir(&self) -> Option<PathBuf> {
+        if let Some(dir) = &self.appdata {
+            return Some(dir.clone());
+        }
         match &self.dirs {
             Some(dirs) => Some(dirs.config_dir().to_path_buf()),
             None => own_home().map(|home| home.join(".config")),
@@ -62,6 +81,9 @@ impl Homes {
     }
 
     fn cache_dir(&self) -> Option<PathBuf> {
+        if let Some(dir) = &self.local_appdata {
+            return Some(dir.clone());
+        }
         match &self.dirs {
             Some(dirs) => Some(dirs.cache_dir().to_path_buf()),
             None => own_home().map(|home| home.join(".cache")),

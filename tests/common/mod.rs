@@ -37,9 +37,11 @@
 //! * [`users`]: other local users (`setpriv`) and the umask, for shared
 //!   machines and for who can read what the shim writes.
 //! * [`uv`]: the real uv, installed once from PyPI with pip.
+//! * [`wine`]: the Windows build of the shim, a wine prefix and the real
+//!   `uv.exe` from PyPI's `win_amd64` wheel.
 //!
-//! Nothing here reaches beyond `127.0.0.1`, except [`uv::real_uv`], which asks
-//! pip for the `uv` wheel.
+//! Nothing here reaches beyond `127.0.0.1`, except [`uv::real_uv`] and
+//! [`wine`], which ask pip for the `uv` wheels.
 
 #[cfg(target_os = "linux")]
 pub mod bare;
@@ -66,6 +68,8 @@ pub mod upstream;
 #[cfg(unix)]
 pub mod users;
 pub mod uv;
+#[cfg(target_os = "linux")]
+pub mod wine;
 pub mod world;
 
 pub use skip::{require_root, skip};

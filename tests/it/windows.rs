@@ -1,0 +1,563 @@
+//! The Windows build, run under wine with the real `uv.exe` from PyPI's
+//! `win_amd64` wheel: the shim installed as copies (`uv.exe`, `uvx.exe`,
+//! `uvw.exe`, `uv-shim.exe`, as Windows installs do) in a folder ahead of
+//! the real uv on the Windows `PATH`.
+//!
+//! One test walks through every check, because they share the one wine
+//! prefix (a wineserver per prefix, one story at a time) and its slow set-up
+//! ([`Wine::get`]): the shim's unit tests pass on Windows; `uv --version`
+//! is the real uv's; uv's exit code and messages come through; a mirror on
+//! 127.0.0.1 reaches `uv python list`; `doctor` names the real `uv.exe`,
+//! passing over the shim's own copy; `uvx` and `uvw` run the real ones; the
+//! Windows config paths (`%APPDATA%`, `%PROGRAMDATA%`, uv's own
+//! `%APPDATA%\uv\uv.toml`) are honoured; `env --shell powershell` quotes a
+//! cache path with a space and a `'`; a killed shim takes uv with it.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::common::env::{stderr, stdout};
+use crate::common::http::{Fault, HttpServer};
+use crate::common::mirror::sha256_hex;
+use crate::common::uv::UV_NEW;
+use crate::common::wine::{Wine, windows_path};
+
+#[test]
+fn the_windows_build_under_wine() {
+    let Some(wine) = Wine::get() else {
+        return;
+    };
+    let started = Instant::now();
+    unit_tests_pass_on_windows(&wine);
+    let scene = Scene::new(&wine);
+    pass_through_to_the_real_uv(&scene);
+    uvs_exit_code_and_messages_come_through(&scene);
+    let mirror = WindowsMirror::start(&scene.dir.path().join("served"));
+    a_mirror_on_localhost_reaches_uv(&scene, &mirror);
+    doctor_names_the_real_uv(&scene);
+    uvx_and_uvw_run_the_real_ones(&scene);
+    windows_config_paths_are_honoured(&scene, &mirror);
+    powershell_gets_windows_paths_quoted(&scene, &mirror);
+    ctrl_c_is_left_to_uv_and_a_killed_shim_takes_uv_with_it(&scene, &mirror);
+    eprintln!("windows story: {:?} after set-up", started.elapsed());
+}
+
+/// The shim's unit tests, built for Windows, pass in the prefix.
+fn unit_tests_pass_on_windows(wine: &Wine) {
+    let dir = tempfile::tempdir().unwrap();
+    let output = wine.run(&mut wine.command(&wine.unit_tests, &[], dir.path()));
+    assert!(
+        output.status.success() && stdout(&output).contains("test result: ok"),
+        "the unit tests failed on Windows:\n{}\n{}",
+        stdout(&output),
+        stderr(&output)
+    );
+}
+
+fn pass_through_to_the_real_uv(scene: &Scene) {
+    let output = scene.run("uv.exe", &["--version"], &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let version = stdout(&output);
+    assert!(
+        version.starts_with(&format!("uv {UV_NEW} ")) && version.contains("windows"),
+        "{version}"
+    );
+    assert_eq!(stderr(&output), "", "pass-through is silent");
+}
+
+/// uv's own failure: its code (2) and its message, not the shim's.
+fn uvs_exit_code_and_messages_come_through(scene: &Scene) {
+    let output = scene.run("uv.exe", &["python", "list", "--no-such-flag"], &[]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let err = stderr(&output);
+    assert!(
+        err.contains("unexpected argument '--no-such-flag'"),
+        "{err}"
+    );
+    assert!(!err.contains("uv-shim"), "the message is uv's: {err}");
+    // And success is success.
+    let output = scene.run("uv.exe", &["python", "dir"], &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+}
+
+/// `UV_SHIM_MIRROR` names a mirror on 127.0.0.1 whose metadata lists uv's
+/// upstream URL for a Windows build: uv lists only the mirror's URL.
+fn a_mirror_on_localhost_reaches_uv(scene: &Scene, mirror: &WindowsMirror) {
+    let output = scene.run(
+        "uv.exe",
+        &["python", "list", "--show-urls"],
+        &[("UV_SHIM_MIRROR", &mirror.base())],
+    );
+    mirror.assert_listed_only(&output, "UV_SHIM_MIRROR");
+    assert_eq!(
+        mirror.server.count("/uv/download-metadata.json"),
+        1,
+        "fetched once"
+    );
+    // The warm call reads the cached copy: no request.
+    let output = scene.run(
+        "uv.exe",
+        &["python", "list", "--show-urls"],
+        &[("UV_SHIM_MIRROR", &mirror.base())],
+    );
+    mirror.assert_listed_only(&output, "warm");
+    assert_eq!(mirror.server.count("/uv/download-metadata.json"), 1);
+}
+
+/// The real uv is `uv.exe` in the real uv's folder; the shim's own copy
+/// named `uv.exe`, earlier on `PATH`, is passed over.
+fn doctor_names_the_real_uv(scene: &Scene) {
+    let doctor = scene.doctor(&[]);
+    let real = &doctor["real_uv"];
+    assert_eq!(
+        real["path"].as_str(),
+        Some(windows_path(&scene.wine.uv_dir.join("uv.exe")).as_str()),
+        "{doctor:#}"
+    );
+    assert_eq!(
+        real["version"]
+            .as_str()
+            .map(|v| v.split(' ').next().unwrap()),
+        Some(UV_NEW)
+    );
+    let shim_copy = windows_path(&scene.bin.join("uv.exe"));
+    assert!(
+        real["other_shims"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| *s == shim_copy.as_str()),
+        "{doctor:#}"
+    );
+    let uvx = real["uvx"].as_str().unwrap();
+    assert!(
+        uvx.starts_with(&windows_path(&scene.wine.uv_dir.join("uvx.exe"))),
+        "{uvx}"
+    );
+}
+
+/// `uvx` runs the real `uvx.exe` beside the real uv; `uvw` the real `uvw.exe`
+/// (uv with no console window: its answer goes nowhere, its code comes back).
+fn uvx_and_uvw_run_the_real_ones(scene: &Scene) {
+    let output = scene.run("uvx.exe", &["--version"], &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        stdout(&output).starts_with(&format!("uvx {UV_NEW} ")),
+        "{}",
+        stdout(&output)
+    );
+    let cache = scene.dir.path().join("uvw-cache");
+    let output = scene.run(
+        "uvw.exe",
+        &["cache", "dir"],
+        &[("UV_CACHE_DIR", &windows_path(&cache))],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let output = scene.run("uvw.exe", &["--no-such-flag"], &[("UV_SHIM_LOG", "debug")]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let log = stderr(&output);
+    assert!(
+        log.contains(&format!(
+            "exec {}",
+            windows_path(&scene.wine.uv_dir.join("uvw.exe"))
+        )),
+        "{log}"
+    );
+}
+
+/// The shim's user config `%APPDATA%\uv-shim\config.toml`, its system config
+/// `%PROGRAMDATA%\uv\shim.toml`, and uv's own `%APPDATA%\uv\uv.toml` (whose
+/// `python-install-mirror` uv applies itself, so the shim must leave the
+/// upstream prefix to it), all where Windows keeps them.
+fn windows_config_paths_are_honoured(scene: &Scene, mirror: &WindowsMirror) {
+    let wine = scene.wine;
+    let user_config = wine.appdata().join("uv-shim").join("config.toml");
+    let system_config = wine.programdata().join("uv").join("shim.toml");
+    let uv_toml = wine.appdata().join("uv").join("uv.toml");
+    // Left by an interrupted run, they would change every other check.
+    let _cleanup = Cleanup::now_and_after(vec![
+        user_config.clone(),
+        system_config.clone(),
+        uv_toml.clone(),
+    ]);
+    let mirror_line = format!("mirror = \"{}\"\n", mirror.base());
+
+    write(&user_config, &mirror_line);
+    let doctor = scene.doctor(&[]);
+    assert_eq!(
+        source(&doctor, "user config")["location"],
+        wine.on_c(&user_config)
+    );
+    assert_eq!(
+        source(&doctor, "user config")["status"],
+        "chosen",
+        "{doctor:#}"
+    );
+    let output = scene.run("uv.exe", &["python", "list", "--show-urls"], &[]);
+    mirror.assert_listed_only(&output, "user config");
+    fs::remove_file(&user_config).unwrap();
+
+    write(&system_config, &mirror_line);
+    let doctor = scene.doctor(&[]);
+    assert_eq!(
+        source(&doctor, "system config")["location"],
+        wine.on_c(&system_config)
+    );
+    assert_eq!(
+        source(&doctor, "system config")["status"],
+        "chosen",
+        "{doctor:#}"
+    );
+    let output = scene.run("uv.exe", &["python", "list", "--show-urls"], &[]);
+    mirror.assert_listed_only(&output, "system config");
+
+    // uv's own user config names the mirror for CPython: uv rewrites the
+    // upstream prefix itself; the shim hands it the metadata unrewritten.
+    write(
+        &uv_toml,
+        &format!(
+            "python-install-mirror = \"{}\"\n",
+            mirror.base().trim_end_matches('/')
+        ),
+    );
+    let doctor = scene.doctor(&[]);
+    let notes = doctor["notes"].to_string();
+    assert!(
+        notes.contains(&wine.on_c(&uv_toml).replace('\\', r"\\")),
+        "doctor names uv's Windows config: {doctor:#}"
+    );
+    let output = scene.run("uv.exe", &["python", "list", "--show-urls"], &[]);
+    mirror.assert_listed_only(&output, "uv's uv.toml");
+
+    // Without UV_SHIM_CACHE_DIR the cache is in %LOCALAPPDATA%.
+    let doctor = scene.doctor(&[("UV_SHIM_CACHE_DIR", "")]);
+    let local = wine
+        .appdata()
+        .parent()
+        .unwrap()
+        .join("Local")
+        .join("uv-shim");
+    assert_eq!(doctor["cache"]["folder"], wine.on_c(&local), "{doctor:#}");
+}
+
+/// `env --shell powershell` prints the cached metadata's Windows path (a
+/// space and a `'` in it) as a PowerShell string that reads back as it is.
+fn powershell_gets_windows_paths_quoted(scene: &Scene, mirror: &WindowsMirror) {
+    let vars = [("UV_SHIM_MIRROR", mirror.base())];
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let output = scene.run("uv-shim.exe", &["env", "--shell", "powershell"], &vars);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("$env:UV_PYTHON_DOWNLOADS_JSON_URL = "))
+        .unwrap_or_else(|| panic!("{text}"));
+    let quoted = line.split_once(" = ").unwrap().1;
+    assert!(quoted.starts_with('\'') && quoted.ends_with('\''), "{line}");
+    let value = quoted[1..quoted.len() - 1].replace("''", "'");
+    let cache = windows_path(&scene.cache);
+    assert!(value.starts_with(&cache), "{value} is under {cache}");
+    assert!(
+        cache.contains(" '"),
+        "the cache path has a space and a quote"
+    );
+    let doctor = scene.doctor(&vars);
+    let json_url = doctor["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "UV_PYTHON_DOWNLOADS_JSON_URL")
+        .unwrap_or_else(|| panic!("{doctor:#}"));
+    assert_eq!(
+        json_url["value"].as_str(),
+        Some(value.as_str()),
+        "{doctor:#}"
+    );
+}
+
+/// While uv downloads from a stalled mirror: Ctrl-C (wine turns SIGINT into
+/// the console's Ctrl-C event) does not end the shim, which leaves it to uv;
+/// when uv ends, so does the shim. And a shim killed outright takes uv with
+/// it (the job object): no uv.exe is left running.
+fn ctrl_c_is_left_to_uv_and_a_killed_shim_takes_uv_with_it(scene: &Scene, mirror: &WindowsMirror) {
+    mirror
+        .server
+        .set_fault(Some(&mirror.tarball_path()), Fault::Stall);
+
+    let mut shim = scene.start_stalled_install(mirror);
+    let uv = real_uv_processes(scene);
+    assert_eq!(uv.len(), 1, "one uv.exe runs: {uv:?}");
+    interrupt(shim.id());
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(shim.try_wait().unwrap().is_none(), "Ctrl-C ended the shim");
+    assert_eq!(real_uv_processes(scene), uv, "uv still runs");
+    // The console gives uv the same Ctrl-C: uv ends, and the shim with it.
+    interrupt(uv[0]);
+    wait_until("the shim ends after uv", || {
+        shim.try_wait().unwrap().is_some()
+    });
+
+    let mut shim = scene.start_stalled_install(mirror);
+    shim.kill().unwrap();
+    shim.wait().unwrap();
+    wait_until("no uv.exe outlives the killed shim", || {
+        real_uv_processes(scene).is_empty()
+    });
+    mirror.server.clear_faults();
+}
+
+/// SIGINT to a Unix process (a wine process: the console's Ctrl-C).
+fn interrupt(pid: u32) {
+    let pid = i32::try_from(pid).unwrap();
+    // SAFETY: kill has no memory preconditions; the pid is one we started
+    // or found running this story's uv.exe.
+    assert_eq!(
+        unsafe { libc::kill(pid, libc::SIGINT) },
+        0,
+        "kill -INT {pid}"
+    );
+}
+
+#[track_caller]
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out: {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Unix processes of this machine running the real uv.exe of this story.
+fn real_uv_processes(scene: &Scene) -> Vec<u32> {
+    let real = windows_path(&scene.wine.uv_dir.join("uv.exe")).to_lowercase();
+    let unix = scene.wine.uv_dir.join("uv.exe").display().to_string();
+    fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
+                return false;
+            };
+            let cmdline = String::from_utf8_lossy(&cmdline).to_lowercase();
+            cmdline.contains(&real) || cmdline.contains(&unix.to_lowercase())
+        })
+        .collect()
+}
+
+/// One folder of the story: the shim's copies in `bin`, a cache whose path
+/// has a space and a `'`, a work folder.
+struct Scene<'w> {
+    wine: &'w Wine,
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    cache: PathBuf,
+    work: PathBuf,
+}
+
+impl<'w> Scene<'w> {
+    fn new(wine: &'w Wine) -> Scene<'w> {
+        let dir = tempfile::Builder::new()
+            .prefix("uv-shim-windows-")
+            .tempdir()
+            .unwrap();
+        let bin = dir.path().join("bin");
+        let work = dir.path().join("work");
+        let cache = dir.path().join("cache dir 'o");
+        for sub in [&bin, &work, &cache] {
+            fs::create_dir_all(sub).unwrap();
+        }
+        for name in ["uv.exe", "uvx.exe", "uvw.exe", "uv-shim.exe"] {
+            fs::copy(&wine.shim, bin.join(name)).unwrap();
+        }
+        Scene {
+            wine,
+            dir,
+            bin,
+            cache,
+            work,
+        }
+    }
+
+    /// `bin\<exe> args…` with the shim's folder, then the real uv's, on the
+    /// Windows `PATH`, and the story's caches.
+    fn command(&self, exe: &str, args: &[&str], vars: &[(&str, &str)]) -> Command {
+        let mut cmd = self.wine.command(
+            &self.bin.join(exe),
+            &[&self.bin, &self.wine.uv_dir],
+            &self.work,
+        );
+        cmd.args(args)
+            .env("UV_SHIM_CACHE_DIR", windows_path(&self.cache))
+            .env(
+                "UV_CACHE_DIR",
+                windows_path(&self.dir.path().join("uv-cache")),
+            )
+            .env(
+                "UV_PYTHON_INSTALL_DIR",
+                windows_path(&self.dir.path().join("python")),
+            );
+        for (name, value) in vars {
+            cmd.env(name, value);
+        }
+        cmd
+    }
+
+    fn run(&self, exe: &str, args: &[&str], vars: &[(&str, &str)]) -> Output {
+        self.wine.run(&mut self.command(exe, args, vars))
+    }
+
+    /// The shim as `uv python install` from `mirror`, running until uv
+    /// asked for the build (which the stalled mirror never sends).
+    fn start_stalled_install(&self, mirror: &WindowsMirror) -> std::process::Child {
+        let before = mirror.server.count(&mirror.tarball_path());
+        let base = mirror.base();
+        let python = self.dir.path().join("pythons");
+        let mut shim = self
+            .command(
+                "uv.exe",
+                &["python", "install", "3.12.4"],
+                &[
+                    ("UV_SHIM_MIRROR", &base),
+                    ("UV_PYTHON_INSTALL_DIR", &windows_path(&python)),
+                ],
+            )
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the shim");
+        wait_until("uv asks the mirror for the build", || {
+            assert!(shim.try_wait().unwrap().is_none(), "the shim ended early");
+            mirror.server.count(&mirror.tarball_path()) > before
+        });
+        shim
+    }
+
+    /// `uv-shim doctor --json`.
+    fn doctor(&self, vars: &[(&str, &str)]) -> Value {
+        let output = self.run("uv-shim.exe", &["doctor", "--json"], vars);
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+            panic!(
+                "doctor --json: {e}\n{}\n{}",
+                stdout(&output),
+                stderr(&output)
+            )
+        })
+    }
+}
+
+/// A mirror on 127.0.0.1 for Windows: one CPython build whose metadata entry
+/// names uv's upstream URL (the shim rewrites it to the mirror, or leaves it
+/// to uv's own `python-install-mirror`).
+struct WindowsMirror {
+    server: HttpServer,
+}
+
+const BUILD_FILE: &str = "cpython-3.12.4+20250101-x86_64-pc-windows-msvc-install_only.tar.gz";
+
+impl WindowsMirror {
+    fn start(root: &Path) -> WindowsMirror {
+        let dir = root.join("uv");
+        fs::create_dir_all(dir.join("20250101")).unwrap();
+        let tarball = b"not a real build: uv stalls before reading it";
+        fs::write(dir.join("20250101").join(BUILD_FILE), tarball).unwrap();
+        let url = format!(
+            "https://github.com/astral-sh/python-build-standalone/releases/download/20250101/{}",
+            BUILD_FILE.replace('+', "%2B")
+        );
+        let metadata = json!({
+            "cpython-3.12.4-windows-x86_64-none": {
+                "name": "cpython",
+                "arch": { "family": "x86_64", "variant": null },
+                "os": "windows",
+                "libc": "none",
+                "major": 3, "minor": 12, "patch": 4,
+                "prerelease": "",
+                "url": url,
+                "sha256": sha256_hex(tarball),
+                "variant": null,
+                "build": "20250101",
+            }
+        });
+        fs::write(
+            dir.join("download-metadata.json"),
+            serde_json::to_string_pretty(&metadata).unwrap(),
+        )
+        .unwrap();
+        WindowsMirror {
+            server: HttpServer::start(root),
+        }
+    }
+
+    fn base(&self) -> String {
+        self.server.url("/uv/")
+    }
+
+    fn tarball_path(&self) -> String {
+        format!("/uv/20250101/{BUILD_FILE}")
+    }
+
+    /// uv listed the mirror's build, at the mirror, and no other URL.
+    #[track_caller]
+    fn assert_listed_only(&self, output: &Output, label: &str) {
+        assert_eq!(output.status.code(), Some(0), "{label}: {}", stderr(output));
+        let text = stdout(output);
+        let urls: Vec<&str> = text
+            .split_whitespace()
+            .filter(|word| word.contains("://"))
+            .collect();
+        assert!(
+            text.contains("cpython-3.12.4-windows-x86_64-none"),
+            "{label}: {text}"
+        );
+        assert!(!urls.is_empty(), "{label}: {text}");
+        for url in urls {
+            assert!(
+                url.starts_with(&self.base()),
+                "{label}: {url} is not the mirror's"
+            );
+        }
+    }
+}
+
+/// The doctor's line for the source called `name`.
+fn source<'a>(doctor: &'a Value, name: &str) -> &'a Value {
+    doctor["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} source: {doctor:#}"))
+}
+
+fn write(path: &Path, text: &str) {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, text).unwrap();
+}
+
+/// Removes the files a check put into the shared prefix, also when it fails.
+struct Cleanup(Vec<PathBuf>);
+
+impl Cleanup {
+    fn now_and_after(files: Vec<PathBuf>) -> Cleanup {
+        let cleanup = Cleanup(files);
+        cleanup.remove();
+        cleanup
+    }
+
+    fn remove(&self) {
+        for file in &self.0 {
+            let _ = fs::remove_file(file);
+        }
+    }
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        self.remove();
+    }
+}
