@@ -38,6 +38,7 @@ fn the_windows_build_under_wine() {
     uvs_exit_code_and_messages_come_through(&scene);
     let mirror = WindowsMirror::start(&scene.dir.path().join("served"));
     a_mirror_on_localhost_reaches_uv(&scene, &mirror);
+    a_file_mirror_named_by_a_windows_path(&scene);
     doctor_names_the_real_uv(&scene);
     uvx_and_uvw_run_the_real_ones(&scene);
     windows_config_paths_are_honoured(&scene, &mirror);
@@ -108,8 +109,23 @@ fn a_mirror_on_localhost_reaches_uv(scene: &Scene, mirror: &WindowsMirror) {
     assert_eq!(mirror.server.count("/uv/download-metadata.json"), 1);
 }
 
-/// The real uv is `uv.exe` in the real uv's folder; the shim's own copy
-/// named `uv.exe`, earlier on `PATH`, is passed over.
+/// A mirror named by a Windows path (`Z:\…\uv`) is a `file` mirror: uv
+/// lists its build at `file:///Z:/…`.
+fn a_file_mirror_named_by_a_windows_path(scene: &Scene) {
+    let folder = scene.dir.path().join("served").join("uv");
+    let output = scene.run(
+        "uv.exe",
+        &["python", "list", "--show-urls"],
+        &[("UV_SHIM_MIRROR", &windows_path(&folder))],
+    );
+    let base = format!("file:///{}/", windows_path(&folder).replace('\\', "/"));
+    assert_listed_only_at(&output, "file mirror", &base);
+}
+
+/// The real uv is `uv.exe` in the real uv's folder. The shim's own `uv.exe`
+/// (a hard link: the same file, by volume serial and file index) is skipped
+/// without asking; another copy of the shim, earlier on `PATH` than the real
+/// uv, says what it is when asked and is passed over.
 fn doctor_names_the_real_uv(scene: &Scene) {
     let doctor = scene.doctor(&[]);
     let real = &doctor["real_uv"];
@@ -124,13 +140,9 @@ fn doctor_names_the_real_uv(scene: &Scene) {
             .map(|v| v.split(' ').next().unwrap()),
         Some(UV_NEW)
     );
-    let shim_copy = windows_path(&scene.bin.join("uv.exe"));
-    assert!(
-        real["other_shims"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|s| *s == shim_copy.as_str()),
+    assert_eq!(
+        real["other_shims"],
+        json!([windows_path(&scene.more.join("uv.exe"))]),
         "{doctor:#}"
     );
     let uvx = real["uvx"].as_str().unwrap();
@@ -349,12 +361,15 @@ fn real_uv_processes(scene: &Scene) -> Vec<u32> {
         .collect()
 }
 
-/// One folder of the story: the shim's copies in `bin`, a cache whose path
-/// has a space and a `'`, a work folder.
+/// One folder of the story: the shim in `bin` (`uv-shim.exe`, and `uv.exe`
+/// a hard link to it: the same file; `uvx.exe`, `uvw.exe` copies), another
+/// copy of the shim as `uv.exe` in `more` (a second install, after it on
+/// `PATH`), a cache whose path has a space and a `'`, a work folder.
 struct Scene<'w> {
     wine: &'w Wine,
     dir: tempfile::TempDir,
     bin: PathBuf,
+    more: PathBuf,
     cache: PathBuf,
     work: PathBuf,
 }
@@ -366,18 +381,23 @@ impl<'w> Scene<'w> {
             .tempdir()
             .unwrap();
         let bin = dir.path().join("bin");
+        let more = dir.path().join("more");
         let work = dir.path().join("work");
         let cache = dir.path().join("cache dir 'o");
-        for sub in [&bin, &work, &cache] {
+        for sub in [&bin, &more, &work, &cache] {
             fs::create_dir_all(sub).unwrap();
         }
-        for name in ["uv.exe", "uvx.exe", "uvw.exe", "uv-shim.exe"] {
+        fs::copy(&wine.shim, bin.join("uv-shim.exe")).unwrap();
+        fs::hard_link(bin.join("uv-shim.exe"), bin.join("uv.exe")).unwrap();
+        for name in ["uvx.exe", "uvw.exe"] {
             fs::copy(&wine.shim, bin.join(name)).unwrap();
         }
+        fs::copy(&wine.shim, more.join("uv.exe")).unwrap();
         Scene {
             wine,
             dir,
             bin,
+            more,
             cache,
             work,
         }
@@ -388,7 +408,7 @@ impl<'w> Scene<'w> {
     fn command(&self, exe: &str, args: &[&str], vars: &[(&str, &str)]) -> Command {
         let mut cmd = self.wine.command(
             &self.bin.join(exe),
-            &[&self.bin, &self.wine.uv_dir],
+            &[&self.bin, &self.more, &self.wine.uv_dir],
             &self.work,
         );
         cmd.args(args)
@@ -504,23 +524,26 @@ impl WindowsMirror {
     /// uv listed the mirror's build, at the mirror, and no other URL.
     #[track_caller]
     fn assert_listed_only(&self, output: &Output, label: &str) {
-        assert_eq!(output.status.code(), Some(0), "{label}: {}", stderr(output));
-        let text = stdout(output);
-        let urls: Vec<&str> = text
-            .split_whitespace()
-            .filter(|word| word.contains("://"))
-            .collect();
-        assert!(
-            text.contains("cpython-3.12.4-windows-x86_64-none"),
-            "{label}: {text}"
-        );
-        assert!(!urls.is_empty(), "{label}: {text}");
-        for url in urls {
-            assert!(
-                url.starts_with(&self.base()),
-                "{label}: {url} is not the mirror's"
-            );
-        }
+        assert_listed_only_at(output, label, &self.base());
+    }
+}
+
+/// uv listed the mirror's build with a URL under `base`, and no other URL.
+#[track_caller]
+fn assert_listed_only_at(output: &Output, label: &str, base: &str) {
+    assert_eq!(output.status.code(), Some(0), "{label}: {}", stderr(output));
+    let text = stdout(output);
+    let urls: Vec<&str> = text
+        .split_whitespace()
+        .filter(|word| word.contains("://"))
+        .collect();
+    assert!(
+        text.contains("cpython-3.12.4-windows-x86_64-none"),
+        "{label}: {text}"
+    );
+    assert!(!urls.is_empty(), "{label}: {text}");
+    for url in urls {
+        assert!(url.starts_with(base), "{label}: {url} is not under {base}");
     }
 }
 
