@@ -75,12 +75,22 @@ impl Target {
         self.prefix.iter().map(OsString::from).chain(args).collect()
     }
 
-    /// What `doctor` says a uvx call runs.
-    pub fn explain(&self) -> String {
-        if self.prefix.is_empty() {
+    /// What `doctor` says a `face` call (uvx, uvw) runs.
+    pub fn explain(&self, face: Face) -> String {
+        let beside = self
+            .program
+            .file_stem()
+            .is_some_and(|stem| stem == face.name());
+        if beside {
             format!(
-                "{} (the real uvx beside the real uv)",
-                self.program.display()
+                "{} (the real {} beside the real uv)",
+                self.program.display(),
+                face.name()
+            )
+        } else if face.hides_console() {
+            format!(
+                "none beside the real uv: runs {} with no console window",
+                self.describe()
             )
         } else {
             format!(
@@ -206,10 +216,15 @@ mod tests {
         );
         // uvw: the real uvw beside the real uv, else the real uv as it is.
         let t = target(Face::Uvw, &uv, Some(&new), &Inputs::new());
+        assert!(t.explain(Face::Uvw).ends_with("with no console window"));
         assert_eq!((t.program, t.prefix), (uv.clone(), Vec::<String>::new()));
         let uvw = dir.path().join(exe("uvw"));
         std::fs::write(&uvw, "").unwrap();
         let t = target(Face::Uvw, &uv, Some(&new), &Inputs::new());
+        assert!(
+            t.explain(Face::Uvw)
+                .ends_with("(the real uvw beside the real uv)")
+        );
         assert_eq!((t.program, t.prefix), (uvw, Vec::<String>::new()));
         assert!(Face::Uvw.hides_console() && !Face::Uvx.hides_console());
         // The uv face runs the real uv as it is.

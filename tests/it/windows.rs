@@ -150,6 +150,11 @@ fn doctor_names_the_real_uv(scene: &Scene) {
         uvx.starts_with(&windows_path(&scene.wine.uv_dir.join("uvx.exe"))),
         "{uvx}"
     );
+    let uvw = real["uvw"].as_str().unwrap_or_else(|| panic!("{doctor:#}"));
+    assert!(
+        uvw.starts_with(&windows_path(&scene.wine.uv_dir.join("uvw.exe"))),
+        "{uvw}"
+    );
 }
 
 /// `uvx` runs the real `uvx.exe` beside the real uv; `uvw` the real `uvw.exe`
