@@ -16,6 +16,17 @@ pub enum Shell {
     Json,
 }
 
+impl Shell {
+    /// The shell of this platform: PowerShell on Windows, sh elsewhere.
+    pub fn native() -> Shell {
+        if cfg!(windows) {
+            Shell::Powershell
+        } else {
+            Shell::Sh
+        }
+    }
+}
+
 /// The variables as `shell` source text.
 pub fn render(shell: Shell, vars: &[(&str, String)]) -> String {
     match shell {

@@ -269,6 +269,9 @@ fn powershell_gets_windows_paths_quoted(scene: &Scene, mirror: &WindowsMirror) {
     let output = scene.run("uv-shim.exe", &["env", "--shell", "powershell"], &vars);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let text = stdout(&output);
+    // PowerShell is the Windows default.
+    let default = scene.run("uv-shim.exe", &["env"], &vars);
+    assert_eq!(stdout(&default), text);
     let line = text
         .lines()
         .find(|l| l.starts_with("$env:UV_PYTHON_DOWNLOADS_JSON_URL = "))
