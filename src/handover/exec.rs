@@ -106,6 +106,7 @@ pub fn run(
     };
     if hide_console {
         use std::os::windows::process::CommandExt;
+        super::windows::release_own_console();
         command.creation_flags(windows_sys::Win32::System::Threading::CREATE_NO_WINDOW);
     }
     let mut child = command.spawn().map_err(|e| start_error(&command, e))?;

@@ -6,7 +6,9 @@ use std::os::windows::io::AsRawHandle;
 use std::process::Child;
 
 use windows_sys::Win32::Foundation::{CloseHandle, HANDLE, TRUE};
-use windows_sys::Win32::System::Console::SetConsoleCtrlHandler;
+use windows_sys::Win32::System::Console::{
+    FreeConsole, GetConsoleProcessList, SetConsoleCtrlHandler,
+};
 use windows_sys::Win32::System::JobObjects::{
     AssignProcessToJobObject, CreateJobObjectW, JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE,
     JOB_OBJECT_LIMIT_SILENT_BREAKAWAY_OK, JOBOBJECT_EXTENDED_LIMIT_INFORMATION,
@@ -89,4 +91,19 @@ pub fn ignore_ctrl_c() {
     // SAFETY: `ignore` is a valid handler for the life of the process. A
     // failure leaves the default handler, as before: nothing to report.
     unsafe { SetConsoleCtrlHandler(Some(ignore), TRUE) };
+}
+
+/// Lets go of a console window that Windows made for this process alone
+/// (the shim is a console program, and `uvw` is started from GUIs, which
+/// have none): the window closes at once instead of staying open while uv
+/// runs. A console shared with others (a terminal) is kept.
+pub fn release_own_console() {
+    let mut attached = [0u32; 2];
+    // SAFETY: the buffer holds the two ids the call is told it may write.
+    let count = unsafe { GetConsoleProcessList(attached.as_mut_ptr(), 2) };
+    if count == 1 {
+        // SAFETY: detaching from a console has no preconditions; the
+        // standard handles of a GUI start were no terminal's anyway.
+        unsafe { FreeConsole() };
+    }
 }
