@@ -158,7 +158,7 @@ fn doctor_names_the_real_uv(scene: &Scene) {
 }
 
 /// `uvx` runs the real `uvx.exe` beside the real uv; `uvw` the real `uvw.exe`
-/// (uv with no console window: its answer goes nowhere, its code comes back).
+/// (uv with no console window): the program run, and its exit code.
 fn uvx_and_uvw_run_the_real_ones(scene: &Scene) {
     let output = scene.run("uvx.exe", &["--version"], &[]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
@@ -167,13 +167,27 @@ fn uvx_and_uvw_run_the_real_ones(scene: &Scene) {
         "{}",
         stdout(&output)
     );
-    let cache = scene.dir.path().join("uvw-cache");
+    // No uvw.exe beside the real uv: the shim runs the real uv itself.
+    let lone = scene.dir.path().join("lone");
+    fs::create_dir_all(&lone).unwrap();
+    fs::copy(scene.wine.uv_dir.join("uv.exe"), lone.join("uv.exe")).unwrap();
+    let lone_uv = windows_path(&lone.join("uv.exe"));
     let output = scene.run(
         "uvw.exe",
-        &["cache", "dir"],
-        &[("UV_CACHE_DIR", &windows_path(&cache))],
+        &["--version"],
+        &[("UV_SHIM_REAL_UV", &lone_uv), ("UV_SHIM_LOG", "debug")],
     );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        stdout(&output).starts_with(&format!("uv {UV_NEW} ")),
+        "{}",
+        stdout(&output)
+    );
+    assert!(
+        stderr(&output).contains(&format!("exec {lone_uv} with")),
+        "{}",
+        stderr(&output)
+    );
     let output = scene.run("uvw.exe", &["--no-such-flag"], &[("UV_SHIM_LOG", "debug")]);
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     let log = stderr(&output);
