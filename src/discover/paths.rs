@@ -216,3 +216,50 @@ fn default_system_dir(env: Lookup) -> PathBuf {
 fn default_system_dir(_: Lookup) -> PathBuf {
     PathBuf::from("/etc/uv")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// On Windows the user config is in `%APPDATA%`, the cache in
+    /// `%LOCALAPPDATA%` and the system config in `%PROGRAMDATA%\uv`, each
+    /// following its variable.
+    #[cfg(windows)]
+    #[test]
+    fn windows_folders_follow_their_variables() {
+        let env = |name: &str| match name {
+            "APPDATA" => Some(r"D:\Roaming".to_string()),
+            "LOCALAPPDATA" => Some(r"D:\Local".to_string()),
+            "PROGRAMDATA" => Some(r"E:\Data".to_string()),
+            // Not Windows' variables: ignored there.
+            "XDG_CONFIG_HOME" | "XDG_CACHE_HOME" => Some(r"C:\nowhere".to_string()),
+            _ => None,
+        };
+        let paths = Paths::from_env(&env);
+        assert_eq!(
+            paths.user_config,
+            Some(PathBuf::from(r"D:\Roaming\uv-shim\config.toml"))
+        );
+        assert_eq!(paths.cache_dir, Some(PathBuf::from(r"D:\Local\uv-shim")));
+        assert_eq!(
+            paths.system_config(),
+            PathBuf::from(r"E:\Data\uv\shim.toml")
+        );
+    }
+
+    /// Elsewhere `APPDATA` means nothing.
+    #[cfg(unix)]
+    #[test]
+    fn appdata_means_nothing_off_windows() {
+        let env = |name: &str| match name {
+            "APPDATA" => Some("/roaming".to_string()),
+            "LOCALAPPDATA" => Some("/local".to_string()),
+            "XDG_CONFIG_HOME" => Some("/xdg-config".to_string()),
+            "XDG_CACHE_HOME" => Some("/xdg-cache".to_string()),
+            _ => None,
+        };
+        let paths = Paths::from_env(&env);
+        assert!(!paths.user_config.unwrap().starts_with("/roaming"));
+        assert!(!paths.cache_dir.unwrap().starts_with("/local"));
+    }
+}
