@@ -15,6 +15,13 @@ python3 scripts/check-imports.py
 rm -f "$skips"
 status=0
 cargo test --locked "$@" || status=$?
+# The Windows build's lints. Its C code (ring) needs mingw-w64, which the
+# Windows story installed above (tests/common/wine.rs) along with the target.
+if command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1; then
+    cargo clippy --locked --target x86_64-pc-windows-gnu --all-targets -- -D warnings || status=$?
+else
+    echo "No mingw-w64 (the Windows story was skipped): Windows lints not checked." >&2
+fi
 if [ -s "$skips" ]; then
     echo
     echo "Skipped tests (they could not run on this machine):"

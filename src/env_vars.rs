@@ -128,8 +128,14 @@ env_vars! {
     /// Windows: the user's profile folder, where uv looks for `.netrc` and `_netrc`.
     USERPROFILE;
 
-    /// Windows: the roaming profile folder, home of the user config.
+    /// Windows: the roaming profile folder, home of the shim's user config and of uv's (`uv\uv.toml`).
     APPDATA;
+
+    /// Windows: the local profile folder, home of the shim's cache (`%LOCALAPPDATA%\uv-shim`).
+    LOCALAPPDATA;
+
+    /// Windows: the system drive, where uv reads `ProgramData\uv\uv.toml`.
+    SYSTEMDRIVE;
 
     /// Windows: the machine-wide data folder, home of the system config (`%PROGRAMDATA%\uv`).
     PROGRAMDATA;

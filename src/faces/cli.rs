@@ -36,10 +36,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Print the variables for uv, for places that cannot use the shim: eval "$(uv-shim env)".
+    /// Print the variables for uv, for places that cannot use the shim: eval "$(uv-shim env)"
+    /// (PowerShell: uv-shim env | Invoke-Expression).
     Env {
-        /// Output syntax.
-        #[arg(long, value_enum, default_value_t = Shell::Sh)]
+        /// Output syntax (default: powershell on Windows, sh elsewhere).
+        #[arg(long, value_enum, default_value_t = Shell::native())]
         shell: Shell,
     },
     /// Revalidate the mirror's metadata now, whatever its age.

@@ -41,9 +41,12 @@
 //! * [`users`]: other local users (`setpriv`) and the umask, for shared
 //!   machines and for who can read what the shim writes.
 //! * [`uv`]: the real uv, installed once from PyPI with pip.
+//! * [`wine`]: the Windows build of the shim, a wine prefix and the real
+//!   `uv.exe` from PyPI's `win_amd64` wheel; [`wine_scene`]: the folders
+//!   and the mirror of the Windows story.
 //!
-//! Nothing here reaches beyond `127.0.0.1`, except [`uv::real_uv`], which asks
-//! pip for the `uv` wheel.
+//! Nothing here reaches beyond `127.0.0.1`, except [`uv::real_uv`] and
+//! [`wine`], which ask pip for the `uv` wheels.
 
 #[cfg(target_os = "linux")]
 pub mod bare;
@@ -73,6 +76,10 @@ pub mod upstream;
 #[cfg(unix)]
 pub mod users;
 pub mod uv;
+#[cfg(target_os = "linux")]
+pub mod wine;
+#[cfg(target_os = "linux")]
+pub mod wine_scene;
 pub mod world;
 
 pub use skip::{require_root, skip};

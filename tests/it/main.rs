@@ -5,6 +5,12 @@
 //! `uv-shim`) against the real uv, and against servers on 127.0.0.1 that the
 //! test starts and controls. Filter by module to run one story file, e.g.
 //! `cargo test --test it -- faults::`.
+//!
+//! The stories drive the shim from a Unix host (users, modes, symbolic
+//! links, the host's python3); the Windows build is run by the `windows`
+//! story, under wine, from Linux. Built for Windows, this binary is empty.
+
+#![cfg(unix)]
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -51,3 +57,6 @@ mod trust;
 mod uv_matrix;
 #[cfg(unix)]
 mod uvx;
+// Linux only: wine and mingw-w64 come from Debian.
+#[cfg(target_os = "linux")]
+mod windows;

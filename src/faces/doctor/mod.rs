@@ -43,6 +43,11 @@ pub fn run(env: Lookup, json: bool) -> anyhow::Result<ExitCode> {
 /// Where the keys a user file cannot loosen come from.
 const TRUST_ORIGIN: &str = "system or built-in config only";
 
+/// What a `face` call runs, as doctor says it.
+fn explain(p: &Run, face: crate::handover::face::Face) -> Option<String> {
+    p.target(face).ok().map(|t| redact::text(&t.explain(face)))
+}
+
 fn build(p: &Run, proxies: &Proxies) -> Report {
     let sources = p
         .discovery
@@ -267,10 +272,11 @@ fn build(p: &Run, proxies: &Proxies) -> Report {
             }),
             error: None,
             other_shims: shims.clone(),
-            uvx: p
-                .target(crate::handover::face::Face::Uvx)
-                .ok()
-                .map(|t| redact::text(&t.explain())),
+            uvx: explain(p, crate::handover::face::Face::Uvx),
+            // Only Windows has a uvw.
+            uvw: cfg!(windows)
+                .then(|| explain(p, crate::handover::face::Face::Uvw))
+                .flatten(),
         },
         Err(err) => {
             let err = redact::text(&err.to_string());
@@ -282,6 +288,7 @@ fn build(p: &Run, proxies: &Proxies) -> Report {
                 error: Some(err),
                 other_shims: shims,
                 uvx: None,
+                uvw: None,
             }
         }
     };
