@@ -7,6 +7,8 @@
 //! * [`world`]: **the start of every story**: [`World::builder`] (or the usual
 //!   [`World::scene`]) adds the real uv, a served mirror, the config naming
 //!   it, a DNS server; the [`World`] then shows what stories look at.
+//! * [`aarch64`]: the shim built for aarch64 (musl) and the real aarch64 uv,
+//!   run under qemu-user through binfmt_misc (x86_64 Linux), set up once.
 //! * [`bare`]: a bare HTTP server for faults the harness server cannot show
 //!   (a closed port, a connect that never completes, an endless body).
 //! * [`cache`]: the shim's cache as a test sees it: the metadata copy, ageing
@@ -38,9 +40,13 @@
 //!   machines and for who can read what the shim writes.
 //! * [`uv`]: the real uv, installed once from PyPI with pip.
 //!
-//! Nothing here reaches beyond `127.0.0.1`, except [`uv::real_uv`], which asks
-//! pip for the `uv` wheel.
+//! Nothing here reaches beyond `127.0.0.1`, except [`uv::real_uv`] and
+//! [`uv::foreign_uv`], which ask pip for a `uv` wheel, and the one-time
+//! installs of test tools (apt-get, `rustup target add`, cargo fetching the
+//! locked crates for the aarch64 build).
 
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+pub mod aarch64;
 #[cfg(target_os = "linux")]
 pub mod bare;
 pub mod bundle;
