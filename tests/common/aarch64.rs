@@ -67,6 +67,7 @@ pub struct Aarch64 {
 
 /// Everything the aarch64 stories need, set up on first use (see the module
 /// docs); `Err` says why it cannot be had on this machine.
+///
 /// A set-up that panicked (a failed build) fails every story with its
 /// message, without being tried again by each.
 pub fn aarch64() -> Result<&'static Aarch64, String> {
