@@ -7,6 +7,8 @@
 //! * [`world`]: **the start of every story**: [`World::builder`] (or the usual
 //!   [`World::scene`]) adds the real uv, a served mirror, the config naming
 //!   it, a DNS server; the [`World`] then shows what stories look at.
+//! * [`aarch64`]: the shim built for aarch64 (musl) and the real aarch64 uv,
+//!   run under qemu-user through binfmt_misc (x86_64 Linux), set up once.
 //! * [`bare`]: a bare HTTP server for faults the harness server cannot show
 //!   (a closed port, a connect that never completes, an endless body).
 //! * [`builtin`]: a golden binary, uv-shim built once with a built-in
@@ -46,8 +48,12 @@
 //!   and the mirror of the Windows story.
 //!
 //! Nothing here reaches beyond `127.0.0.1`, except [`uv::real_uv`] and
-//! [`wine`], which ask pip for the `uv` wheels.
+//! [`uv::foreign_uv`] and [`wine`], which ask pip for a `uv` wheel, and the
+//! one-time installs of test tools (apt-get, `rustup target add`, cargo
+//! fetching the locked crates for the cross builds).
 
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+pub mod aarch64;
 #[cfg(target_os = "linux")]
 pub mod bare;
 pub mod builtin;

@@ -15,6 +15,9 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+// The x86_64 Linux machine plays aarch64 with qemu-user.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod aarch64;
 mod air_gap;
 mod budget;
 // Unix only: the golden binary replaces a symbolic link.
