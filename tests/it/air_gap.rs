@@ -539,3 +539,91 @@ fn an_import_with_a_trusted_key_publishes_only_signed_metadata() {
     assert_success(&accepted);
     assert!(elsewhere.join("download-metadata.json.minisig").exists());
 }
+
+/// `GET path` from `server`, the body as it came: a client that lists the
+/// mirror, with no cache and no check of its own to hide what it got.
+fn list(server: &HttpServer, path: &str) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(server.addr()).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: inside\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).unwrap();
+    let at = answer.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    assert!(answer.starts_with(b"HTTP/1.1 200"), "{answer:?}");
+    answer.split_off(at + 4)
+}
+
+/// Clients list the inside mirror all through an import (its last part
+/// arrives slowly, through a pipe): each sees the old metadata or the new
+/// one, whole, and the new one only with every file it names in place.
+#[cfg(unix)]
+#[test]
+fn a_client_listing_during_an_import_sees_the_old_or_the_new_metadata() {
+    use std::io::Write;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let world = World::builder().build();
+    let env = &world.env;
+    let m = two_months(env);
+    let (inside, before) = inside_after_month1(env, &m);
+    let after = std::fs::read(m.outside.join("download-metadata.json")).unwrap();
+    assert_ne!(before, after);
+    let server = HttpServer::start(&inside);
+
+    let last = m.month2.last().unwrap().clone();
+    let bytes = std::fs::read(&last).unwrap();
+    std::fs::remove_file(&last).unwrap();
+    assert_success(&run(env.command("mkfifo").arg(&last)));
+    let mut child = env
+        .shim()
+        .args(["mirror", "import"])
+        .args(&m.month2)
+        .arg("--dest")
+        .arg(&inside)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let done = AtomicBool::new(false);
+    let seen = std::thread::scope(|scope| {
+        let client = scope.spawn(|| {
+            let mut seen = Vec::new();
+            while !done.load(Ordering::SeqCst) {
+                let body = list(&server, "/download-metadata.json");
+                let new = body == after;
+                assert!(new || body == before, "a client got a broken listing");
+                if new {
+                    for file in &m.new {
+                        assert!(inside.join(&file.rel).is_file(), "{} not there", file.rel);
+                    }
+                }
+                if seen.last() != Some(&new) {
+                    seen.push(new);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            seen
+        });
+        // The last part, a few KiB at a time, while the client lists.
+        let mut pipe = std::fs::File::options().write(true).open(&last).unwrap();
+        for chunk in bytes.chunks(4096) {
+            pipe.write_all(chunk).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        drop(pipe);
+        assert!(child.wait().unwrap().success());
+        // One more listing after the import ended.
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        done.store(true, Ordering::SeqCst);
+        client.join().unwrap()
+    });
+    assert_eq!(
+        seen,
+        [false, true],
+        "old metadata, then the new, never back"
+    );
+    assert_success(&verify(env, &inside));
+}

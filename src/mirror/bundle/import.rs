@@ -142,12 +142,16 @@ pub fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
     // Every file the new metadata names is in place: now, and only now, publish it.
     let target = dest.join(METADATA_FILE);
     let unchanged = std::fs::read(&target).is_ok_and(|old| old == metadata);
+    crate::fsutil::write_public(&target, &metadata)
+        .with_context(|| format!("cannot write {}", target.display()))?;
+    // The signature right after the metadata it signs: clients read the
+    // metadata first, so this order leaves a mismatched pair only to a
+    // client whose two reads fall between the two renames (and the shim
+    // then fetches the pair again), see `mirror::sign::publish_signature`.
     if let Some(sig) = &signature {
         crate::fsutil::write_public(&dest.join(SIGNATURE_FILE), sig)
             .with_context(|| format!("cannot write {}", dest.join(SIGNATURE_FILE).display()))?;
     }
-    crate::fsutil::write_public(&target, &metadata)
-        .with_context(|| format!("cannot write {}", target.display()))?;
     let pruned = record(&dest, &manifest, args.prune)?;
 
     println!(
