@@ -211,6 +211,8 @@ for round in $(seq "$ROUNDS"); do
     sync
     measure "$WORK/t.tarc.$round" tar -cf "$WORK/pack.tar" -C "$WORK/mirror" --exclude=.uv-shim .
     rm -f "$WORK/pack.tar" && sync
+    measure "$WORK/t.tarcsync.$round" sh -c "tar -cf '$WORK/pack.tar' -C '$WORK/mirror' --exclude=.uv-shim . && sync"
+    rm -f "$WORK/pack.tar" && sync
     measure "$WORK/t.import.$round" "$BIN" mirror import "$WORK/bundle.tar" --dest "$WORK/inside"
     sync
     mkdir -p "$WORK/unpacked"
@@ -219,7 +221,7 @@ for round in $(seq "$ROUNDS"); do
     measure "$WORK/t.tarxsync.$round" sh -c "rm -rf '$WORK/unpacked' && mkdir '$WORK/unpacked' && tar -xf '$WORK/bundle.tar' -C '$WORK/unpacked' && sync"
 done
 BUNDLE=$(stat -c %s "$WORK/bundle.tar")
-for t in curl1 curl curlsync sync export tarc import tarx tarxsync; do median_of "$WORK/t.$t"; done
+for t in curl1 curl curlsync sync export tarc tarcsync import tarx tarxsync; do median_of "$WORK/t.$t"; done
 rm -rf "$WORK/inside" "$WORK/unpacked" "$WORK/bundle.tar" "$WORK/raw"
 sync
 measure "$WORK/t.cp" cp -r "$UP/20250115" "$WORK/cp"
@@ -269,8 +271,9 @@ cat <<EOF
 | raw copy: curl, $JOBS in parallel, same server, into files (page cache) | $(secs "$WORK/t.curl") s | $(rate "$BYTES" "$(secs "$WORK/t.curl")") MiB/s | |
 | raw copy: the same, then \`sync\` (on disk) | $(secs "$WORK/t.curlsync") s | $(rate "$BYTES" "$(secs "$WORK/t.curlsync")") MiB/s | |
 | \`mirror sync\` from empty (stream, sha256, fsync, rename, metadata) | $(secs "$WORK/t.sync") s | $(rate "$BYTES" "$(secs "$WORK/t.sync")") MiB/s | $(rss_mib "$WORK/t.sync") MiB |
-| \`mirror export\` of the mirror, one bundle of $(rate "$BUNDLE" 1) MiB (read, sha256, write) | $(secs "$WORK/t.export") s | $(rate "$BYTES" "$(secs "$WORK/t.export")") MiB/s | $(rss_mib "$WORK/t.export") MiB |
-| reference: \`tar -c\` of the same files | $(secs "$WORK/t.tarc") s | $(rate "$BYTES" "$(secs "$WORK/t.tarc")") MiB/s | |
+| \`mirror export\` of the mirror, one bundle of $(rate "$BUNDLE" 1) MiB (read, sha256, write, fsync) | $(secs "$WORK/t.export") s | $(rate "$BYTES" "$(secs "$WORK/t.export")") MiB/s | $(rss_mib "$WORK/t.export") MiB |
+| reference: \`tar -c\` of the same files (page cache) | $(secs "$WORK/t.tarc") s | $(rate "$BYTES" "$(secs "$WORK/t.tarc")") MiB/s | |
+| reference: \`tar -c\`, then \`sync\` (on disk) | $(secs "$WORK/t.tarcsync") s | $(rate "$BYTES" "$(secs "$WORK/t.tarcsync")") MiB/s | |
 | \`mirror import\` of the bundle into an empty folder (sha256, fsync, rename, metadata) | $(secs "$WORK/t.import") s | $(rate "$BYTES" "$(secs "$WORK/t.import")") MiB/s | $(rss_mib "$WORK/t.import") MiB |
 | reference: \`tar -x\` of the bundle (page cache) | $(secs "$WORK/t.tarx") s | $(rate "$BYTES" "$(secs "$WORK/t.tarx")") MiB/s | |
 | reference: \`tar -x\` of the bundle, then \`sync\` (on disk) | $(secs "$WORK/t.tarxsync") s | $(rate "$BYTES" "$(secs "$WORK/t.tarxsync")") MiB/s | |

@@ -585,9 +585,17 @@ fn a_client_listing_during_an_import_sees_the_old_or_the_new_metadata() {
         .arg("--dest")
         .arg(&inside)
         .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let done = AtomicBool::new(false);
+    /// Stops the client however the import ends, a failed assertion included.
+    struct Stop<'a>(&'a AtomicBool);
+    impl Drop for Stop<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
     let seen = std::thread::scope(|scope| {
         let client = scope.spawn(|| {
             let mut seen = Vec::new();
@@ -607,17 +615,50 @@ fn a_client_listing_during_an_import_sees_the_old_or_the_new_metadata() {
             }
             seen
         });
+        let stop = Stop(&done);
         // The last part, a few KiB at a time, while the client lists.
-        let mut pipe = std::fs::File::options().write(true).open(&last).unwrap();
-        for chunk in bytes.chunks(4096) {
-            pipe.write_all(chunk).unwrap();
+        // Opened without waiting, so an import that failed before reading
+        // the pipe is reported rather than waited for.
+        let mut pipe = loop {
+            use std::os::unix::fs::OpenOptionsExt;
+            let opened = std::fs::File::options()
+                .write(true)
+                .custom_flags(libc::O_NONBLOCK)
+                .open(&last);
+            match opened {
+                Ok(pipe) => break pipe,
+                Err(err) if err.raw_os_error() == Some(libc::ENXIO) => {
+                    if child.try_wait().unwrap().is_some() {
+                        assert_success(&child.wait_with_output().unwrap());
+                        panic!("the import ended before reading its last part");
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(err) => panic!("{}: {err}", last.display()),
+            }
+        };
+        // The import stops reading at the bundle's end mark: the tar
+        // padding after it may meet a closed pipe.
+        'feed: for chunk in bytes.chunks(4096) {
+            let mut rest = chunk;
+            while !rest.is_empty() {
+                match pipe.write(rest) {
+                    Ok(n) => rest = &rest[n..],
+                    Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {
+                        std::thread::sleep(std::time::Duration::from_millis(1));
+                    }
+                    Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => break 'feed,
+                    Err(err) => panic!("{}: {err}", last.display()),
+                }
+            }
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
         drop(pipe);
-        assert!(child.wait().unwrap().success());
+        let out = child.wait_with_output().unwrap();
+        assert_success(&out);
         // One more listing after the import ended.
         std::thread::sleep(std::time::Duration::from_millis(50));
-        done.store(true, Ordering::SeqCst);
+        drop(stop);
         client.join().unwrap()
     });
     assert_eq!(
