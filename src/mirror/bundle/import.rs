@@ -234,6 +234,8 @@ fn place(
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; crate::mirror::hash::BUFFER];
     let mut size = 0u64;
+    // The disk writes start while the file streams in, as in a sync.
+    let mut writeback = crate::mirror::writeback::Writeback::new(0);
     loop {
         let n = match entry.read(&mut buf) {
             Ok(0) => break,
@@ -244,6 +246,7 @@ fn place(
         tmp.write_all(&buf[..n])
             .with_context(|| format!("cannot write {}", target.display()))?;
         size += n as u64;
+        writeback.wrote(tmp.as_file(), size);
     }
     let sha = hex(&hasher.finalize());
     if size < listed.size {

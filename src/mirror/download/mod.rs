@@ -18,7 +18,6 @@
 mod error;
 mod source;
 mod throttle;
-mod writeback;
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -400,7 +399,7 @@ impl Downloader {
         // so the next attempt resumes from there.
         let mut buf = vec![0u8; BUFFER];
         let mut received = 0u64;
-        let mut writeback = writeback::Writeback::new(from);
+        let mut writeback = super::writeback::Writeback::new(from);
         loop {
             if interrupt::requested() {
                 return (
