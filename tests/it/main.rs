@@ -10,6 +10,7 @@
 mod common;
 
 mod air_gap;
+mod air_gap_live;
 mod budget;
 mod cache_faults;
 mod concurrency;
