@@ -45,16 +45,27 @@ pub fn load_key(key: &Path, password_file: Option<&Path>) -> Result<SigningKey, 
     SigningKey::load(key, password_file).map_err(|err| UsageError(format!("--sign: {err}")))
 }
 
-/// Signs the metadata in `dest` as written and writes the signature beside
-/// it (with the mode the umask gives, like every mirror file).
-pub fn sign_metadata(dest: &Path, key: &SigningKey) -> anyhow::Result<()> {
-    let path = dest.join(METADATA_FILE);
-    let body = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let text = key.sign(&body, METADATA_FILE)?;
+/// Signs `body`, the metadata about to be published in `dest`. Signing
+/// comes before any write so that [`publish_signature`] can follow the
+/// metadata's rename at once: the two renames are the only moment a
+/// client can read a pair that does not match (and the shim then fetches
+/// the pair again).
+pub fn sign_metadata(key: &SigningKey, body: &[u8]) -> anyhow::Result<String> {
+    Ok(key.sign(body, METADATA_FILE)?)
+}
+
+/// Writes `signature` (from [`sign_metadata`]) beside the metadata in
+/// `dest`, with the mode the umask gives, like every mirror file. Called
+/// right after the metadata is in place: a client reads the metadata
+/// first and its signature next, so metadata-then-signature leaves a
+/// mismatch only to a client whose two reads both fall between the
+/// renames, where the reverse order would catch every client that read
+/// the metadata before and the signature after.
+pub fn publish_signature(dest: &Path, key_id: &str, signature: &str) -> anyhow::Result<()> {
     let sig = dest.join(SIGNATURE_FILE);
-    crate::fsutil::write_public(&sig, text.as_bytes())
+    crate::fsutil::write_public(&sig, signature.as_bytes())
         .with_context(|| format!("cannot write {}", sig.display()))?;
-    println!("signed {SIGNATURE_FILE} with key {}", key.id());
+    println!("signed {SIGNATURE_FILE} with key {key_id}");
     Ok(())
 }
 

@@ -126,16 +126,16 @@ fn the_monthly_routine_carries_a_mirror_and_then_only_what_is_new() {
 
 /// An outside mirror of two months (generated builds) and the bundles:
 /// month 1 whole, month 2 as a delta cut into parts of 64 KiB.
-struct Months {
-    outside: PathBuf,
-    month1: PathBuf,
-    month2: Vec<PathBuf>,
+pub(crate) struct Months {
+    pub(crate) outside: PathBuf,
+    pub(crate) month1: PathBuf,
+    pub(crate) month2: Vec<PathBuf>,
     /// The files new in month 2.
-    new: Vec<Download>,
+    pub(crate) new: Vec<Download>,
     _upstream: Upstream,
 }
 
-fn two_months(env: &TestEnv) -> Months {
+pub(crate) fn two_months(env: &TestEnv) -> Months {
     let outside = env.root().join("outside");
     let media = env.root().join("media");
     std::fs::create_dir_all(&media).unwrap();
@@ -181,7 +181,7 @@ fn two_months(env: &TestEnv) -> Months {
 }
 
 /// The inside after month 1: its metadata, to compare after a fault.
-fn inside_after_month1(env: &TestEnv, m: &Months) -> (PathBuf, Vec<u8>) {
+pub(crate) fn inside_after_month1(env: &TestEnv, m: &Months) -> (PathBuf, Vec<u8>) {
     let inside = env.root().join("inside");
     assert_success(&import(env, std::slice::from_ref(&m.month1), &inside, &[]));
     let before = std::fs::read(inside.join("download-metadata.json")).unwrap();

@@ -19,6 +19,7 @@ mod common;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod aarch64;
 mod air_gap;
+mod air_gap_live;
 mod budget;
 // Unix only: the golden binary replaces a symbolic link.
 #[cfg(unix)]
