@@ -69,6 +69,25 @@ pub fn publish_signature(dest: &Path, key_id: &str, signature: &str) -> anyhow::
     Ok(())
 }
 
+/// Removes the signature of the old metadata after new metadata was
+/// published unsigned: a signature never stays beside metadata it does not
+/// sign (an export would carry it across the gap as if it did). Clients
+/// with `trusted-keys` now refuse the mirror and keep their last good copy,
+/// so the admin hears of it; `fix` names what signs the mirror again.
+pub fn drop_stale_signature(dest: &Path, fix: &str) -> anyhow::Result<()> {
+    let sig = dest.join(SIGNATURE_FILE);
+    match std::fs::remove_file(&sig) {
+        Ok(()) => {
+            eprintln!(
+                "uv-shim: warning: the metadata changed but was not signed: removed {SIGNATURE_FILE}, which signed the old metadata; clients with `trusted-keys` keep their last good copy until {fix}"
+            );
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("cannot remove the stale {}", sig.display())),
+    }
+}
+
 /// Parses `--trusted-key` values: each a public key string, or the path of
 /// a `.pub` file (its last line).
 pub fn trusted_keys(values: &[String]) -> Result<Vec<TrustedKey>, UsageError> {

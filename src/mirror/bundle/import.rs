@@ -148,9 +148,14 @@ pub fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
     // metadata first, so this order leaves a mismatched pair only to a
     // client whose two reads fall between the two renames (and the shim
     // then fetches the pair again), see `mirror::sign::publish_signature`.
-    if let Some(sig) = &signature {
-        crate::fsutil::write_public(&dest.join(SIGNATURE_FILE), sig)
-            .with_context(|| format!("cannot write {}", dest.join(SIGNATURE_FILE).display()))?;
+    match &signature {
+        Some(sig) => crate::fsutil::write_public(&dest.join(SIGNATURE_FILE), sig)
+            .with_context(|| format!("cannot write {}", dest.join(SIGNATURE_FILE).display()))?,
+        None if !unchanged => crate::mirror::sign::drop_stale_signature(
+            &dest,
+            "a signed bundle is imported (export --sign)",
+        )?,
+        None => {}
     }
     let pruned = record(&dest, &manifest, args.prune)?;
 

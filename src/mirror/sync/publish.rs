@@ -13,7 +13,7 @@ use super::run::WorkDone;
 use crate::mirror::layout::RelPath;
 use crate::mirror::manifest::{Manifest, VerifiedFile};
 use crate::mirror::write::{self, ListedEntry};
-use crate::urls::{METADATA_FILE, SIGNATURE_FILE};
+use crate::urls::METADATA_FILE;
 
 /// What the sync wrote and removed.
 #[derive(Debug)]
@@ -50,9 +50,9 @@ pub fn publish(plan: &SyncPlan, s: &SyncOptions, work: &WorkDone) -> anyhow::Res
     drop(rendered);
     match signature {
         Some((id, text)) => crate::mirror::sign::publish_signature(&s.dest, id, &text)?,
-        None if written && s.dest.join(SIGNATURE_FILE).exists() => eprintln!(
-            "uv-shim: warning: the metadata changed but --sign was not given: {SIGNATURE_FILE} no longer matches it, and clients with `trusted-keys` keep their last good copy until the next sync with --sign"
-        ),
+        None if written => {
+            crate::mirror::sign::drop_stale_signature(&s.dest, "the next sync with --sign")?
+        }
         None => {}
     }
 
