@@ -137,6 +137,7 @@ impl<'w> Scene<'w> {
         let before = mirror.server.count(&mirror.tarball_path());
         let base = mirror.base();
         let python = self.dir.path().join("pythons");
+        let errors = self.dir.path().join("stalled-install.stderr");
         let mut shim = self
             .command(
                 "uv.exe",
@@ -147,11 +148,16 @@ impl<'w> Scene<'w> {
                 ],
             )
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(&errors).expect("create the shim's stderr file"))
             .spawn()
             .expect("start the shim");
         wait_until("uv asks the mirror for the build", || {
-            assert!(shim.try_wait().unwrap().is_none(), "the shim ended early");
+            if let Some(status) = shim.try_wait().unwrap() {
+                panic!(
+                    "the shim ended early ({status}); its stderr:\n{}",
+                    std::fs::read_to_string(&errors).unwrap_or_default()
+                );
+            }
             mirror.server.count(&mirror.tarball_path()) > before
         });
         shim
