@@ -4,7 +4,7 @@ use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use super::shell::Shell;
 use crate::discover::Depth;
@@ -56,6 +56,13 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::mirror::MirrorCommand,
     },
+    /// Shell completions and man pages, for packagers (scripts/dist.sh).
+    #[command(hide = true)]
+    Generate {
+        /// What to generate.
+        #[command(subcommand)]
+        what: super::generate::Generate,
+    },
 }
 
 /// Parses `args` and runs the command.
@@ -76,6 +83,7 @@ pub fn run(env: Lookup, args: Vec<OsString>) -> ExitCode {
             return super::uv::run(env, crate::handover::face::Face::Uv, args);
         }
         Command::Mirror { command } => crate::mirror::run(command, env),
+        Command::Generate { what } => super::generate::run(what, Cli::command()),
     };
     match result {
         Ok(code) => code,
