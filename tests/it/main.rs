@@ -14,6 +14,9 @@ mod budget;
 mod cache_faults;
 mod concurrency;
 mod control_chars;
+// Linux only: it installs the .deb with dpkg and runs the Linux binaries.
+#[cfg(target_os = "linux")]
+mod dist;
 mod dns;
 mod dns_lookup;
 mod entry_policy;
