@@ -155,7 +155,7 @@ fi
 command -v cargo >/dev/null 2>&1 || die "cargo is not on PATH; install Rust (https://rustup.rs)"
 if command -v rustup >/dev/null 2>&1; then
     # shellcheck disable=SC2086 # one word per target
-    rustup target add $targets >/dev/null
+    rustup --quiet target add $targets
 else
     for target in $targets; do
         [ -d "$(rustc --print sysroot)/lib/rustlib/$target" ] ||
@@ -173,7 +173,10 @@ done
 cargo_deb="$tools/cargo-deb/bin/cargo-deb"
 if [ -n "$linux_targets" ] && [ ! -x "$cargo_deb" ]; then
     say "installing cargo-deb $cargo_deb_version into $tools/cargo-deb"
-    cargo install --quiet --locked --version "$cargo_deb_version" --root "$tools/cargo-deb" cargo-deb
+    # Its own target folder: not mixed into the release builds, removed after.
+    cargo install --quiet --locked --version "$cargo_deb_version" --root "$tools/cargo-deb" \
+        --target-dir "$tools/cargo-deb-build" cargo-deb
+    rm -rf "$tools/cargo-deb-build"
 fi
 maturin="$tools/maturin/bin/maturin"
 if [ ! -x "$maturin" ]; then

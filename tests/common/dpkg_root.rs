@@ -104,7 +104,8 @@ impl DpkgRoot {
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
-    /// Every path under the root except dpkg's database and log, with what is there.
+    /// Every path under the root except dpkg's database and log and `/tmp`
+    /// (where programs run by [`DpkgRoot::chroot`] may write), with what is there.
     pub fn snapshot(&self) -> BTreeMap<String, Node> {
         let mut found = BTreeMap::new();
         walk(self.dir.path(), self.dir.path(), &mut found);
@@ -146,7 +147,7 @@ fn walk(top: &Path, dir: &Path, found: &mut BTreeMap<String, Node>) {
             .unwrap()
             .to_string_lossy()
             .into_owned();
-        if rel.starts_with("var/lib/dpkg") || rel.starts_with("var/log") {
+        if rel.starts_with("var/lib/dpkg") || rel.starts_with("var/log") || rel == "tmp" {
             continue;
         }
         let meta = fs::symlink_metadata(&path).unwrap();
