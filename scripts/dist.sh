@@ -37,7 +37,8 @@ Environment:
   CARGO_TARGET_DIR        where cargo builds, and where dist/ goes
   UV_SHIM_BUILTIN_CONFIG  a TOML file embedded into every binary as the lowest
                           config layer; passed through to the build (made absolute)
-  SOURCE_DATE_EPOCH       time stamp of the archive entries (default: the last commit)
+  SOURCE_DATE_EPOCH       time stamp of the archive entries (default: the last
+                          commit's); when set, it also reaches cargo and maturin
 EOF
 }
 
@@ -100,10 +101,10 @@ fi
 
 version="$(sed -n 's/^version = "\([^"]*\)"$/\1/p' Cargo.toml | head -n 1)"
 [ -n "$version" ] || die "no version = \"…\" line in Cargo.toml"
-if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
-    SOURCE_DATE_EPOCH="$(git log -1 --format=%ct 2>/dev/null || echo 0)"
-fi
-export SOURCE_DATE_EPOCH
+# The time stamp of archive entries. Not exported when it was not given: the
+# cc crate rebuilds C code (ring, and all above it) whenever SOURCE_DATE_EPOCH
+# changes, and the last commit's time changes with every commit.
+epoch="${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}"
 
 mkdir -p "$target_dir" "$tools"
 # Two runs on one target folder would empty each other's dist/.
@@ -240,12 +241,12 @@ for target in $targets; do
     case "$target" in
     *-windows-*)
         # zip takes the time stamps of the files: give them the fixed one.
-        find "$dir" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+        find "$dir" -exec touch -h -d "@$epoch" {} +
         (cd "$stage" && zip -qrX "$dist/$name.zip" "$name")
         ;;
     *)
         tar -C "$stage" --sort=name --owner=0 --group=0 --numeric-owner \
-            --mtime="@$SOURCE_DATE_EPOCH" -cf - "$name" | gzip -9n >"$dist/$name.tar.gz"
+            --mtime="@$epoch" -cf - "$name" | gzip -9n >"$dist/$name.tar.gz"
         ;;
     esac
 done

@@ -128,7 +128,12 @@ impl DpkgRoot {
 
     /// Runs `program ARGS…` chrooted into the root with only `vars` set.
     pub fn chroot(&self, program: &str, args: &[&str], vars: &[(&str, &str)]) -> Output {
-        Command::new("chroot")
+        // Named by its path: the child's PATH (from `vars`) is the root's.
+        let chroot = ["/usr/sbin/chroot", "/usr/bin/chroot"]
+            .into_iter()
+            .find(|p| Path::new(p).is_file())
+            .expect("no chroot in /usr/sbin or /usr/bin");
+        Command::new(chroot)
             .arg(self.dir.path())
             .arg(program)
             .args(args)
