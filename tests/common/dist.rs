@@ -33,6 +33,19 @@ pub const ALL_TARGETS: [&str; 3] = [
     "x86_64-pc-windows-gnu",
 ];
 
+/// Prefixes of the variables cargo sets for a test binary (not for cargo itself).
+const CARGO_SET_FOR_TESTS: [&str; 9] = [
+    "CARGO_PKG_",
+    "CARGO_MANIFEST_",
+    "CARGO_CRATE_",
+    "CARGO_BIN_",
+    "CARGO_CFG_",
+    "CARGO_PRIMARY_PACKAGE",
+    "CARGO_TARGET_TMPDIR",
+    "CARGO_RUSTC_CURRENT_DIR",
+    "OUT_DIR",
+];
+
 /// The finished `<target>/dist/` folder.
 #[derive(Debug)]
 pub struct Dist {
@@ -134,12 +147,23 @@ fn build() -> Result<Dist, String> {
     if !cached {
         let _ = fs::remove_file(&stamp_path);
         let started = Instant::now();
-        let output = Command::new("sh")
+        let mut command = Command::new("sh");
+        command
             .arg(repo.join("scripts/dist.sh"))
             .arg("--targets")
             .arg(targets.join(" "))
             .env("CARGO_TARGET_DIR", &target)
-            .env_remove("DIST_TARGETS")
+            .env_remove("DIST_TARGETS");
+        // What cargo sets for this test binary (CARGO_PKG_NAME, CARGO_MANIFEST_DIR,
+        // ...) would reach the build scripts' rerun checks (ring's watches them)
+        // and rebuild everything, where a run from a shell reuses the build.
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            if CARGO_SET_FOR_TESTS.iter().any(|p| name.starts_with(p)) {
+                command.env_remove(&*name);
+            }
+        }
+        let output = command
             .output()
             .unwrap_or_else(|e| panic!("cannot run scripts/dist.sh: {e}"));
         let stderr = String::from_utf8_lossy(&output.stderr);
