@@ -153,7 +153,7 @@ if [ -n "$packages" ]; then
     fi
 fi
 
-command -v cargo >/dev/null 2>&1 || die "cargo is not on PATH; install Rust (https://rustup.rs)"
+command -v cargo >/dev/null 2>&1 || die "cargo is not on PATH; install Rust (rustup) first"
 if command -v rustup >/dev/null 2>&1; then
     # shellcheck disable=SC2086 # one word per target
     rustup --quiet target add $targets

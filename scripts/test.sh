@@ -1,7 +1,8 @@
 #!/bin/sh
 # The whole test suite, as CI runs it: formatting, lints, no import cycles,
 # unit and integration tests. The integration tests install what they need themselves (the pinned
-# real uv from PyPI, nginx and minisign from Debian).
+# real uv from PyPI, nginx and minisign from Debian; the dist story runs
+# scripts/dist.sh, which installs its own tools).
 #
 # A test that cannot run on this machine (it needs root) fails under CI
 # (CI=true, as root) and is skipped visibly elsewhere: the skips collect in
