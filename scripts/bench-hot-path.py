@@ -11,6 +11,11 @@ overhead in ms and as a ratio. Cases:
   cold     empty cache: fetch, validate and write the metadata
 
 Usage: python3 scripts/bench-hot-path.py [--rounds N] [--entries N]
+           [--target TRIPLE | --shim BINARY ...]
+  --target TRIPLE  build the release binary for TRIPLE (e.g. the static
+                   x86_64-unknown-linux-musl build) instead of the host's
+  --shim BINARY    time this shim binary instead of building one; give it
+                   twice or more to compare builds in the same interleaved run
 Needs: cargo, python3 with pip (to fetch uv from PyPI), cc.
 """
 import argparse, json, os, random, shutil, statistics, subprocess, sys, tempfile, threading, time
@@ -33,8 +38,12 @@ def real_uv():
     return uv
 
 
-def build_shim():
-    """Builds the shim the way install.sh does (static on glibc Linux)."""
+def build_shim(target=None):
+    """Builds the shim the way install.sh does (static on glibc Linux), or
+    the release build for `target`."""
+    if target:
+        sh("cargo", "build", "--release", "--locked", "--quiet", "--target", target, cwd=ROOT)
+        return os.path.join(ROOT, "target", target, "release", "uv-shim")
     host = subprocess.run(["rustc", "-vV"], check=True, capture_output=True, text=True).stdout
     host = next(l.split(": ", 1)[1] for l in host.splitlines() if l.startswith("host: "))
     if host.endswith("-linux-gnu"):
@@ -82,6 +91,8 @@ def serve(directory):
 
 
 def timed(cmd, env):
+    # A shim runs with its own folder first on PATH, as when installed.
+    env = dict(env, PATH=f"{os.path.dirname(cmd[0])}:{env['PATH']}")
     t = time.perf_counter_ns()
     subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
     return (time.perf_counter_ns() - t) / 1e6
@@ -92,10 +103,15 @@ def main():
     ap.add_argument("--rounds", type=int, default=300)
     ap.add_argument("--entries", type=int, default=1000, help="metadata entries served")
     ap.add_argument("--json", help="also write the figures to this file")
+    pick = ap.add_mutually_exclusive_group()
+    pick.add_argument("--target", help="build the release binary for this target triple")
+    pick.add_argument("--shim", action="append", help="time this binary (repeatable)")
     args = ap.parse_args()
 
     uv = real_uv()
-    shim = build_shim()
+    shims = [os.path.abspath(s) for s in args.shim] if args.shim else [build_shim(args.target)]
+    # One column per shim: "shim", or "shim 1", "shim 2", … when comparing.
+    names = ["shim"] if len(shims) == 1 else [f"shim {i + 1}" for i in range(len(shims))]
     work = tempfile.mkdtemp(prefix="uv-shim-bench-")
     try:
         www = os.path.join(work, "www", "uv")
@@ -104,14 +120,20 @@ def main():
             json.dump(metadata(args.entries), f)
         server = serve(os.path.join(work, "www"))
         base = f"http://127.0.0.1:{server.server_address[1]}/uv/"
-        etc, cache, bindir = (os.path.join(work, d) for d in ("etc", "cache", "bin"))
-        for d in (etc, cache, bindir):
+        etc, cache = (os.path.join(work, d) for d in ("etc", "cache"))
+        for d in (etc, cache):
             os.makedirs(d)
-        os.symlink(shim, os.path.join(bindir, "uv"))
-        print(f"shim binary: {shim} ({os.path.getsize(shim) / 2**20:.1f} MiB)")
+        # Each shim as `uv` in a folder of its own; the real uv is found on PATH after it.
+        shim_uvs = {}
+        for name, shim in zip(names, shims):
+            bindir = os.path.join(work, "bin", name.replace(" ", "-"))
+            os.makedirs(bindir)
+            os.symlink(shim, os.path.join(bindir, "uv"))
+            shim_uvs[name] = os.path.join(bindir, "uv")
+            print(f"{name}: {shim} ({os.path.getsize(shim) / 2**20:.1f} MiB)")
         tramp = trampoline(work, uv)
         env = {
-            "PATH": f"{bindir}:{os.path.dirname(uv)}:/usr/bin:/bin",
+            "PATH": f"{os.path.dirname(uv)}:/usr/bin:/bin",
             "HOME": work, "XDG_CONFIG_HOME": os.path.join(work, "config"),
             "UV_SHIM_SYSTEM_CONFIG_DIR": etc, "UV_SHIM_CACHE_DIR": cache,
             "UV_CACHE_DIR": os.path.join(work, "uvcache"),
@@ -122,13 +144,14 @@ def main():
             with open(os.path.join(etc, "shim.toml"), "w") as f:
                 f.write(f'mirror = "{base}"\nttl = "{ttl}"\n')
 
-        shim_uv = os.path.join(bindir, "uv")
         results = {}
         for label, uv_args in (("--version", ["--version"]),
                                ("python list --only-installed", ["python", "list", "--only-installed"])):
             config("1h")
-            subprocess.run([shim_uv, "--version"], env=env, check=True, stdout=subprocess.DEVNULL)
-            variants = {"direct": [uv] + uv_args, "trampoline": [tramp] + uv_args, "shim": [shim_uv] + uv_args}
+            for shim_uv in shim_uvs.values():
+                timed([shim_uv, "--version"], env)
+            variants = {"direct": [uv] + uv_args, "trampoline": [tramp] + uv_args}
+            variants.update({name: [shim_uv] + uv_args for name, shim_uv in shim_uvs.items()})
             samples = {k: [] for k in variants}
             for _ in range(args.rounds):
                 order = list(variants)
@@ -140,31 +163,34 @@ def main():
         # Stale: ttl 0s, so every shim call revalidates (the server answers 304? python's
         # SimpleHTTPRequestHandler honours If-Modified-Since).
         config("0s")
-        samples = {"direct": [], "shim": []}
+        programs = dict(direct=uv, **shim_uvs)
+        samples = {k: [] for k in programs}
         for _ in range(max(args.rounds // 3, 20)):
-            for k in random.sample(list(samples), 2):
-                samples[k].append(timed([uv if k == "direct" else shim_uv, "--version"], env))
+            for k in random.sample(list(samples), len(samples)):
+                samples[k].append(timed([programs[k], "--version"], env))
         results["stale --version (304)"] = {k: statistics.median(v) for k, v in samples.items()}
 
         # Cold: empty cache before every shim call.
         config("1h")
-        samples = {"direct": [], "shim": []}
+        samples = {k: [] for k in programs}
         for _ in range(max(args.rounds // 3, 20)):
-            for k in random.sample(list(samples), 2):
-                if k == "shim":
+            for k in random.sample(list(samples), len(samples)):
+                if k != "direct":
                     shutil.rmtree(cache)
-                samples[k].append(timed([uv if k == "direct" else shim_uv, "--version"], env))
+                samples[k].append(timed([programs[k], "--version"], env))
         results[f"cold --version ({args.entries} entries)"] = {k: statistics.median(v) for k, v in samples.items()}
         server.shutdown()
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
     print(f"uv {UV_VERSION}, {args.rounds} rounds, medians in ms (interleaved, random order)\n")
-    print(f"{'case':<42} {'uv':>8} {'tramp.':>8} {'shim':>8} {'overhead':>9} {'ratio':>6}")
+    print(f"{'case':<42} {'uv':>8} {'tramp.':>8}" + "".join(f" {n:>8} {'overhead':>9} {'ratio':>6}" for n in names))
     for case, r in results.items():
-        over = r["shim"] - r["direct"]
         tramp = f"{r['trampoline']:8.2f}" if "trampoline" in r else f"{'-':>8}"
-        print(f"{case:<42} {r['direct']:8.2f} {tramp} {r['shim']:8.2f} {over:+9.2f} {r['shim'] / r['direct']:6.2f}")
+        row = f"{case:<42} {r['direct']:8.2f} {tramp}"
+        for n in names:
+            row += f" {r[n]:8.2f} {r[n] - r['direct']:+9.2f} {r[n] / r['direct']:6.2f}"
+        print(row)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)

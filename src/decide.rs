@@ -383,7 +383,7 @@ mod tests {
     use crate::settings::{Layer, Origin};
 
     fn settings() -> Settings {
-        let mut s = Settings::resolve(Layer::default(), None, None);
+        let mut s = Settings::resolve(Layer::default(), None, None, None);
         let base = url::Url::parse("https://m.example/uv/").unwrap();
         s.layer.mirror = Some(Sourced::new(Mirror::at(vec![base], None), Origin::Default));
         s.layer.index_url = Some(Sourced::new(

@@ -128,8 +128,14 @@ env_vars! {
     /// Windows: the user's profile folder, where uv looks for `.netrc` and `_netrc`.
     USERPROFILE;
 
-    /// Windows: the roaming profile folder, home of the user config.
+    /// Windows: the roaming profile folder, home of the shim's user config and of uv's (`uv\uv.toml`).
     APPDATA;
+
+    /// Windows: the local profile folder, home of the shim's cache (`%LOCALAPPDATA%\uv-shim`).
+    LOCALAPPDATA;
+
+    /// Windows: the system drive, where uv reads `ProgramData\uv\uv.toml`.
+    SYSTEMDRIVE;
 
     /// Windows: the machine-wide data folder, home of the system config (`%PROGRAMDATA%\uv`).
     PROGRAMDATA;
@@ -171,6 +177,16 @@ impl EnvVars {
         EnvVars::NO_PROXY,
         EnvVars::no_proxy,
     ];
+}
+
+/// Read when the binary is built (by `build.rs`), never by the running
+/// shim: not in [`EnvVars::ALL`], so no warm plan is keyed by it.
+impl EnvVars {
+    /// A TOML config file embedded into the binary as the built-in config
+    /// (the lowest settings layer, with the system file's rights).
+    // Listed so that every variable is here; only build.rs reads it.
+    #[allow(dead_code)]
+    pub const UV_SHIM_BUILTIN_CONFIG: &'static str = "UV_SHIM_BUILTIN_CONFIG";
 }
 
 impl EnvVars {

@@ -16,6 +16,7 @@ mod faces;
 mod fsutil;
 mod handover;
 mod inputs;
+mod install;
 mod log;
 mod metadata;
 mod mirror;

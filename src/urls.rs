@@ -105,10 +105,12 @@ mod tests {
 
     #[test]
     fn paths_become_file_urls() {
-        assert_eq!(
-            parse_fetchable("/srv/mirror").unwrap().as_str(),
-            "file:///srv/mirror"
-        );
+        // An absolute path of this platform: `/srv` has no drive on Windows.
+        #[cfg(unix)]
+        let (path, url) = ("/srv/mirror", "file:///srv/mirror");
+        #[cfg(windows)]
+        let (path, url) = (r"C:\srv\my mirror", "file:///C:/srv/my%20mirror");
+        assert_eq!(parse_fetchable(path).unwrap().as_str(), url);
     }
 
     #[test]

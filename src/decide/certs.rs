@@ -149,7 +149,7 @@ mod tests {
     use crate::settings::{Layer, Mirror, Origin, Settings, Sourced};
 
     fn settings(base: &str, mode: SystemCerts) -> Settings {
-        let mut s = Settings::resolve(Layer::default(), None, None);
+        let mut s = Settings::resolve(Layer::default(), None, None, None);
         let base = url::Url::parse(base).unwrap();
         s.layer.mirror = Some(Sourced::new(Mirror::at(vec![base], None), Origin::Default));
         s.system_certs = Sourced::new(mode, Origin::System("/etc/uv/shim.toml".into()));

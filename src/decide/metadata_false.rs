@@ -6,7 +6,7 @@ use super::*;
 use crate::settings::{Layer, MetadataSource, Origin};
 
 fn proxy_settings() -> Settings {
-    let mut s = Settings::resolve(Layer::default(), None, None);
+    let mut s = Settings::resolve(Layer::default(), None, None, None);
     let base = url::Url::parse("https://proxy.example/pbs/").unwrap();
     let mut mirror = Mirror::at(vec![base], None);
     mirror.metadata = MetadataSource::Unpublished;

@@ -6,14 +6,17 @@
 //! 1. `UV_SHIM_MIRROR` and the shim's other variables ([`env`])
 //! 2. the user config file ([`user`])
 //! 3. the system config file ([`system`])
+//!
+//! 3b. the built-in config, embedded at build time ([`builtin`])
 //! 4. uv's own system config `uv.toml` ([`uv_toml`])
 //! 5. a static `download-metadata.json` beside it ([`static_file`])
 //! 6. a DNS TXT record ([`dns`])
 //! 7. nothing: pure pass-through
 //!
-//! Layers 1–3 combine field by field; the first layer that names a mirror
+//! Layers 1–3b combine field by field; the first layer that names a mirror
 //! wins it, and sources 4–6 are only asked while none has.
 
+pub mod builtin;
 pub mod config_source;
 pub mod dns;
 pub mod env;
@@ -116,7 +119,7 @@ pub fn discover(
     }
 }
 
-/// Sources 1-3, combined field by field: `env.combine(user).combine(system)`.
+/// Sources 1-3b, combined field by field: `env.combine(user).combine(system).combine(builtin)`.
 fn config_layers(
     env: Lookup,
     inputs: &Inputs,
@@ -127,8 +130,15 @@ fn config_layers(
     let user = user::consult(paths.user_config.as_deref(), inputs, &mut problems);
     let system = system::consult(&paths.system_config(), inputs, &mut problems);
     let env_line = env_line.naming(env_layer.mirror.as_ref());
-    let settings = Settings::resolve(env_layer, user.file.as_ref(), system.file.as_ref());
-    let report = vec![env_line, user.line, system.line];
+    let builtin = builtin::consult(&mut problems);
+    let settings = Settings::resolve(
+        env_layer,
+        user.file.as_ref(),
+        system.file.as_ref(),
+        builtin.as_ref().and_then(|b| b.file.as_ref()),
+    );
+    let mut report = vec![env_line, user.line, system.line];
+    report.extend(builtin.map(|b| b.line));
     (settings, report, problems)
 }
 

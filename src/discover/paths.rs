@@ -31,6 +31,7 @@ const BASE_DIR_VARS: &[&str] = &[
     EnvVars::XDG_CONFIG_HOME,
     EnvVars::XDG_CACHE_HOME,
     EnvVars::APPDATA,
+    EnvVars::LOCALAPPDATA,
 ];
 
 /// Where this process's per-user folders are, and whether they are its own.
@@ -38,6 +39,10 @@ struct Homes {
     dirs: Option<directories::BaseDirs>,
     /// Root running with another user's folders (`sudo -E`): those are not used.
     foreign: Option<String>,
+    /// Windows: `%APPDATA%` and `%LOCALAPPDATA%` as set, ahead of the known
+    /// folders (uv follows the variables too; `directories` asks the shell).
+    appdata: Option<PathBuf>,
+    local_appdata: Option<PathBuf>,
 }
 
 impl Homes {
@@ -51,10 +56,24 @@ impl Homes {
             Some(_) => None,
             None => directories::BaseDirs::new(),
         };
-        Homes { dirs, foreign }
+        let windows_var = |name: &str| {
+            env(name)
+                .filter(|_| cfg!(windows))
+                .map(PathBuf::from)
+                .filter(|dir| dir.is_absolute())
+        };
+        Homes {
+            dirs,
+            foreign,
+            appdata: windows_var(EnvVars::APPDATA),
+            local_appdata: windows_var(EnvVars::LOCALAPPDATA),
+        }
     }
 
     fn config_dir(&self) -> Option<PathBuf> {
+        if let Some(dir) = &self.appdata {
+            return Some(dir.clone());
+        }
         match &self.dirs {
             Some(dirs) => Some(dirs.config_dir().to_path_buf()),
             None => own_home().map(|home| home.join(".config")),
@@ -62,6 +81,9 @@ impl Homes {
     }
 
     fn cache_dir(&self) -> Option<PathBuf> {
+        if let Some(dir) = &self.local_appdata {
+            return Some(dir.clone());
+        }
         match &self.dirs {
             Some(dirs) => Some(dirs.cache_dir().to_path_buf()),
             None => own_home().map(|home| home.join(".cache")),
@@ -193,4 +215,51 @@ fn default_system_dir(env: Lookup) -> PathBuf {
 #[cfg(not(windows))]
 fn default_system_dir(_: Lookup) -> PathBuf {
     PathBuf::from("/etc/uv")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// On Windows the user config is in `%APPDATA%`, the cache in
+    /// `%LOCALAPPDATA%` and the system config in `%PROGRAMDATA%\uv`, each
+    /// following its variable.
+    #[cfg(windows)]
+    #[test]
+    fn windows_folders_follow_their_variables() {
+        let env = |name: &str| match name {
+            "APPDATA" => Some(r"D:\Roaming".to_string()),
+            "LOCALAPPDATA" => Some(r"D:\Local".to_string()),
+            "PROGRAMDATA" => Some(r"E:\Data".to_string()),
+            // Not Windows' variables: ignored there.
+            "XDG_CONFIG_HOME" | "XDG_CACHE_HOME" => Some(r"C:\nowhere".to_string()),
+            _ => None,
+        };
+        let paths = Paths::from_env(&env);
+        assert_eq!(
+            paths.user_config,
+            Some(PathBuf::from(r"D:\Roaming\uv-shim\config.toml"))
+        );
+        assert_eq!(paths.cache_dir, Some(PathBuf::from(r"D:\Local\uv-shim")));
+        assert_eq!(
+            paths.system_config(),
+            PathBuf::from(r"E:\Data\uv\shim.toml")
+        );
+    }
+
+    /// Elsewhere `APPDATA` means nothing.
+    #[cfg(unix)]
+    #[test]
+    fn appdata_means_nothing_off_windows() {
+        let env = |name: &str| match name {
+            "APPDATA" => Some("/roaming".to_string()),
+            "LOCALAPPDATA" => Some("/local".to_string()),
+            "XDG_CONFIG_HOME" => Some("/xdg-config".to_string()),
+            "XDG_CACHE_HOME" => Some("/xdg-cache".to_string()),
+            _ => None,
+        };
+        let paths = Paths::from_env(&env);
+        assert!(!paths.user_config.unwrap().starts_with("/roaming"));
+        assert!(!paths.cache_dir.unwrap().starts_with("/local"));
+    }
 }

@@ -12,6 +12,8 @@ pub enum SourceId {
     UserConfig,
     /// 3: the system config file.
     SystemConfig,
+    /// 3b: the config embedded at build time.
+    BuiltinConfig,
     /// 4: uv's own system `uv.toml`.
     UvToml,
     /// 5: a static `download-metadata.json`.
@@ -27,6 +29,7 @@ impl SourceId {
             SourceId::Env => "env",
             SourceId::UserConfig => "user config",
             SourceId::SystemConfig => "system config",
+            SourceId::BuiltinConfig => "built-in config",
             SourceId::UvToml => "uv.toml",
             SourceId::StaticFile => "static metadata",
             SourceId::Dns => "dns",
@@ -39,6 +42,7 @@ impl SourceId {
             Origin::Env(_) => Some(SourceId::Env),
             Origin::User(_) => Some(SourceId::UserConfig),
             Origin::System(_) => Some(SourceId::SystemConfig),
+            Origin::Builtin(_) => Some(SourceId::BuiltinConfig),
             Origin::UvToml(_) => Some(SourceId::UvToml),
             Origin::StaticFile(_) => Some(SourceId::StaticFile),
             Origin::Dns(_) => Some(SourceId::Dns),

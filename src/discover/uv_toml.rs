@@ -103,7 +103,8 @@ pub struct UvOwn {
 
 /// Every place uv may read a `uv.toml` from, existing or not, in uv's order:
 /// `UV_CONFIG_FILE` alone when set; else the user's file, then the system
-/// candidates (`$XDG_CONFIG_DIRS/uv/uv.toml`, then `/etc/uv/uv.toml`).
+/// candidates (Unix: `$XDG_CONFIG_DIRS/uv/uv.toml`, then `/etc/uv/uv.toml`;
+/// Windows: `%SYSTEMDRIVE%\ProgramData\uv\uv.toml`).
 pub fn uv_config_candidates(env: Lookup) -> (Vec<PathBuf>, Vec<PathBuf>) {
     if env(EnvVars::UV_NO_CONFIG).is_some() {
         return (Vec::new(), Vec::new());
@@ -111,18 +112,52 @@ pub fn uv_config_candidates(env: Lookup) -> (Vec<PathBuf>, Vec<PathBuf>) {
     if let Some(file) = env(EnvVars::UV_CONFIG_FILE) {
         return (vec![PathBuf::from(file)], Vec::new());
     }
-    let user = env(EnvVars::XDG_CONFIG_HOME)
+    let user = user_config_dir(env).map(|dir| dir.join("uv").join("uv.toml"));
+    (user.into_iter().collect(), system_candidates(env))
+}
+
+/// uv's user config folder: `$XDG_CONFIG_HOME`, else `~/.config`.
+#[cfg(not(windows))]
+fn user_config_dir(env: Lookup) -> Option<PathBuf> {
+    env(EnvVars::XDG_CONFIG_HOME)
         .map(PathBuf::from)
         .or_else(|| env(EnvVars::HOME).map(|h| PathBuf::from(h).join(".config")))
-        .map(|dir| dir.join("uv").join("uv.toml"));
+}
+
+/// uv's user config folder on Windows: `%APPDATA%` when set, else the
+/// roaming known folder (uv asks the shell, as `directories` does); uv
+/// ignores `XDG_CONFIG_HOME` there.
+#[cfg(windows)]
+fn user_config_dir(env: Lookup) -> Option<PathBuf> {
+    env(EnvVars::APPDATA)
+        .map(PathBuf::from)
+        .or_else(|| directories::BaseDirs::new().map(|d| d.config_dir().to_path_buf()))
+}
+
+#[cfg(not(windows))]
+fn system_candidates(env: Lookup) -> Vec<PathBuf> {
     let xdg_dirs = env(EnvVars::XDG_CONFIG_DIRS).unwrap_or_else(|| "/etc/xdg".into());
-    let system = xdg_dirs
+    xdg_dirs
         .split(':')
         .take_while(|d| !d.is_empty())
         .map(|d| Path::new(d).join("uv").join("uv.toml"))
         .chain(std::iter::once(PathBuf::from("/etc/uv/uv.toml")))
-        .collect();
-    (user.into_iter().collect(), system)
+        .collect()
+}
+
+/// uv reads `%SYSTEMDRIVE%\ProgramData\uv\uv.toml`, and no system file at
+/// all when `SYSTEMDRIVE` is unset.
+#[cfg(windows)]
+fn system_candidates(env: Lookup) -> Vec<PathBuf> {
+    env(EnvVars::SYSTEMDRIVE)
+        .map(|drive| {
+            PathBuf::from(format!("{drive}\\"))
+                .join("ProgramData")
+                .join("uv")
+                .join("uv.toml")
+        })
+        .into_iter()
+        .collect()
 }
 
 /// The `uv.toml` files uv reads: the user's, then the first system candidate that exists.
@@ -211,6 +246,7 @@ mod tests {
         );
     }
 
+    #[cfg(unix)]
     #[test]
     fn predicts_from_user_variable_and_config_file() {
         let dir = tempfile::tempdir().unwrap();
@@ -231,5 +267,49 @@ mod tests {
         assert_eq!(own.pypy_install_mirror.unwrap().0, "https://pypy.example/");
         let no_config = |name: &str| (name == "UV_NO_CONFIG").then(|| "1".to_string());
         assert_eq!(predict(&no_config, &Inputs::new()), UvOwn::default());
+    }
+
+    /// On Windows uv reads `%APPDATA%\uv\uv.toml` and
+    /// `%SYSTEMDRIVE%\ProgramData\uv\uv.toml`; `XDG_*` mean nothing there.
+    #[cfg(windows)]
+    #[test]
+    fn predicts_from_windows_config_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let roaming = dir.path().join("Roaming");
+        std::fs::create_dir_all(roaming.join("uv")).unwrap();
+        std::fs::write(
+            roaming.join("uv").join("uv.toml"),
+            "python-install-mirror = \"https://user.example/\"\n",
+        )
+        .unwrap();
+        let drive = dir.path().join("drive");
+        std::fs::create_dir_all(drive.join("ProgramData").join("uv")).unwrap();
+        std::fs::write(
+            drive.join("ProgramData").join("uv").join("uv.toml"),
+            "pypy-install-mirror = \"https://system.example/\"\n",
+        )
+        .unwrap();
+        let (appdata, drive) = (
+            roaming.to_string_lossy().to_string(),
+            drive.to_string_lossy().to_string(),
+        );
+        let env = move |name: &str| match name {
+            "APPDATA" => Some(appdata.clone()),
+            "SYSTEMDRIVE" => Some(drive.clone()),
+            "XDG_CONFIG_HOME" => Some("C:\\nowhere".to_string()),
+            _ => None,
+        };
+        let own = predict(&env, &Inputs::new());
+        assert_eq!(
+            own.python_install_mirror.unwrap().0,
+            "https://user.example/"
+        );
+        assert_eq!(
+            own.pypy_install_mirror.unwrap().0,
+            "https://system.example/"
+        );
+        let (user, system) = uv_config_candidates(&env);
+        assert_eq!(user, [roaming.join("uv").join("uv.toml")]);
+        assert_eq!(system.len(), 1);
     }
 }

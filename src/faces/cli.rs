@@ -36,10 +36,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Print the variables for uv, for places that cannot use the shim: eval "$(uv-shim env)".
+    /// Print the variables for uv, for places that cannot use the shim: eval "$(uv-shim env)"
+    /// (PowerShell: uv-shim env | Invoke-Expression).
     Env {
-        /// Output syntax.
-        #[arg(long, value_enum, default_value_t = Shell::Sh)]
+        /// Output syntax (default: powershell on Windows, sh elsewhere).
+        #[arg(long, value_enum, default_value_t = Shell::native())]
         shell: Shell,
     },
     /// Revalidate the mirror's metadata now, whatever its age.
@@ -56,6 +57,10 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::mirror::MirrorCommand,
     },
+    /// Put uv-shim, uv and uvx in a bin dir ahead of the real uv (never deleting it) and write the config.
+    Install(crate::install::InstallArgs),
+    /// Undo `uv-shim install`: put back exactly what was there.
+    Uninstall(crate::install::UninstallArgs),
     /// Shell completions and man pages, for packagers (scripts/dist.sh).
     #[command(hide = true)]
     Generate {
@@ -83,6 +88,8 @@ pub fn run(env: Lookup, args: Vec<OsString>) -> ExitCode {
             return super::uv::run(env, crate::handover::face::Face::Uv, args);
         }
         Command::Mirror { command } => crate::mirror::run(command, env),
+        Command::Install(args) => crate::install::install(env, args),
+        Command::Uninstall(args) => crate::install::uninstall(env, args),
         Command::Generate { what } => super::generate::run(what, Cli::command()),
     };
     match result {

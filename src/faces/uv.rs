@@ -52,7 +52,7 @@ fn hand_over(
             std::iter::empty::<(&str, &str)>(),
             depth,
         );
-        return Ok(exec::run(command)?);
+        return Ok(exec::run(command, face.hides_console())?);
     }
     // The warm path: a remembered hand-over whose inputs have not moved.
     // Skipped when the user asked to hear what the shim decides.
@@ -67,7 +67,7 @@ fn hand_over(
     {
         let args = remembered.prefix.iter().map(OsString::from).chain(args);
         let command = exec::command(&remembered.uv, args, remembered.vars, depth);
-        return Ok(exec::run(command)?);
+        return Ok(exec::run(command, face.hides_console())?);
     }
 
     let run = pipeline::run(env, Depth::FirstHit, Fetching::Normal);
@@ -101,5 +101,5 @@ fn hand_over(
         run.handover.to_set(),
         depth,
     );
-    Ok(exec::run(command)?)
+    Ok(exec::run(command, face.hides_console())?)
 }

@@ -49,18 +49,12 @@ fn check_metadata(path: &Path, meta: &std::fs::Metadata) -> Result<(), Distrust>
     }
 }
 
-/// Who owns `path` (links followed); `None` when it cannot be stat'ed or
-/// the platform has no owners.
+/// Who owns `path` (links followed); `None` when it cannot be stat'ed.
+/// Windows has no uid: nothing there asks.
 #[cfg(unix)]
 pub fn owner(path: &Path) -> Option<u32> {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata(path).ok().map(|meta| meta.uid())
-}
-
-/// Who owns `path`: no owners here.
-#[cfg(not(unix))]
-pub fn owner(_: &Path) -> Option<u32> {
-    None
 }
 
 /// Makes `dir` (and any missing parent) with mode 0700, then checks it.

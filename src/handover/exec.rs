@@ -73,10 +73,15 @@ pub fn command<K: AsRef<OsStr>, V: AsRef<OsStr>>(
     command
 }
 
-/// Replaces this process with `command`; returns only on failure.
+/// Replaces this process with `command`; returns only on failure. Unix
+/// has no console window to hide: `hide_console` means nothing here.
 #[cfg(unix)]
-pub fn run(mut command: Command) -> Result<std::convert::Infallible, ExecError> {
+pub fn run(
+    mut command: Command,
+    hide_console: bool,
+) -> Result<std::convert::Infallible, ExecError> {
     use std::os::unix::process::CommandExt;
+    let _ = hide_console;
     let error = command.exec();
     Err(ExecError::Start {
         path: command.get_program().to_string_lossy().into_owned(),
@@ -84,12 +89,35 @@ pub fn run(mut command: Command) -> Result<std::convert::Infallible, ExecError> 
     })
 }
 
-/// Runs `command` and exits with its code.
-#[cfg(not(unix))]
-pub fn run(mut command: Command) -> Result<std::convert::Infallible, ExecError> {
-    let status = command.status().map_err(|error| ExecError::Start {
+/// Starts `command` and exits with its code, as uv's own `uvx` does on
+/// Windows (there is no `exec`): the child is put in a job object that
+/// kills it when this process ends (killed by a task scheduler, say), and
+/// this process ignores Ctrl-C and Ctrl-Break, which the console delivers
+/// to the child as well: uv decides whether the call ends. `hide_console`
+/// (the `uvw` face) starts the child without a console window.
+#[cfg(windows)]
+pub fn run(
+    mut command: Command,
+    hide_console: bool,
+) -> Result<std::convert::Infallible, ExecError> {
+    let start_error = |command: &Command, error| ExecError::Start {
         path: command.get_program().to_string_lossy().into_owned(),
         error,
-    })?;
-    std::process::exit(status.code().unwrap_or(1));
+    };
+    if hide_console {
+        use std::os::windows::process::CommandExt;
+        super::windows::release_own_console();
+        command.creation_flags(windows_sys::Win32::System::Threading::CREATE_NO_WINDOW);
+    }
+    let mut child = command.spawn().map_err(|e| start_error(&command, e))?;
+    // Without the job, the child would outlive a killed shim; uv's uvx
+    // goes on without it too (a job may be refused inside another job).
+    let job = super::windows::Job::new().and_then(|job| job.assign(&child).map(|()| job));
+    if let Err(err) = &job {
+        crate::log::debug(|| format!("the real uv runs outside a job object: {err}"));
+    }
+    super::windows::ignore_ctrl_c();
+    let status = child.wait().map_err(|e| start_error(&command, e))?;
+    drop(job);
+    std::process::exit(status.code().unwrap_or(1))
 }

@@ -1,6 +1,10 @@
 //! Which program gets the call: the face the shim was started under (`uv`,
 //! `uvx`, `uvw` on Windows) decides what the pipeline hands over to.
 //!
+//! The real `uvw` (Windows) is uv without a console window: it runs its
+//! folder's `uv` with the same arguments, so the same rule applies, and in
+//! its place the shim starts the real uv itself, with no window.
+//!
 //! The real `uvx` only runs `<its own folder>/uv tool uvx ARGS` (`tool run`
 //! before uv 0.2.22). So a uvx call goes to the real `uvx` beside the real uv
 //! only when that folder's `uv` *is* the real uv; anywhere else (no `uvx`
@@ -21,7 +25,8 @@ pub enum Face {
     Uv,
     /// `uvx`: the real `uvx`, or the real uv's `tool uvx`.
     Uvx,
-    /// `uvw` (Windows): uvx without a console window.
+    /// `uvw` (Windows): uv without a console window (the real `uvw`, or
+    /// the real uv started with no window).
     Uvw,
 }
 
@@ -38,6 +43,11 @@ impl Face {
             "uvw" if cfg!(windows) => Some(Face::Uvw),
             _ => None,
         }
+    }
+
+    /// Whether the program is started without a console window (`uvw`).
+    pub fn hides_console(self) -> bool {
+        self == Face::Uvw
     }
 
     /// The program's name, as uv ships it.
@@ -65,12 +75,22 @@ impl Target {
         self.prefix.iter().map(OsString::from).chain(args).collect()
     }
 
-    /// What `doctor` says a uvx call runs.
-    pub fn explain(&self) -> String {
-        if self.prefix.is_empty() {
+    /// What `doctor` says a `face` call (uvx, uvw) runs.
+    pub fn explain(&self, face: Face) -> String {
+        let beside = self
+            .program
+            .file_stem()
+            .is_some_and(|stem| stem == face.name());
+        if beside {
             format!(
-                "{} (the real uvx beside the real uv)",
-                self.program.display()
+                "{} (the real {} beside the real uv)",
+                self.program.display(),
+                face.name()
+            )
+        } else if face.hides_console() {
+            format!(
+                "none beside the real uv: runs {} with no console window",
+                self.describe()
             )
         } else {
             format!(
@@ -110,6 +130,13 @@ pub fn target(face: Face, uv: &Path, version: Option<&Version>, inputs: &Inputs)
     if uv_is_plain && inputs.stamp(&beside).exists() && !is_this_binary(&beside) {
         return Target {
             program: beside,
+            prefix: Vec::new(),
+        };
+    }
+    if face == Face::Uvw {
+        // The real uvw runs its folder's uv with the same arguments.
+        return Target {
+            program: uv.to_path_buf(),
             prefix: Vec::new(),
         };
     }
@@ -187,6 +214,19 @@ mod tests {
             (t.program.clone(), t.describe()),
             (renamed.clone(), format!("{} tool uvx", renamed.display()))
         );
+        // uvw: the real uvw beside the real uv, else the real uv as it is.
+        let t = target(Face::Uvw, &uv, Some(&new), &Inputs::new());
+        assert!(t.explain(Face::Uvw).ends_with("with no console window"));
+        assert_eq!((t.program, t.prefix), (uv.clone(), Vec::<String>::new()));
+        let uvw = dir.path().join(exe("uvw"));
+        std::fs::write(&uvw, "").unwrap();
+        let t = target(Face::Uvw, &uv, Some(&new), &Inputs::new());
+        assert!(
+            t.explain(Face::Uvw)
+                .ends_with("(the real uvw beside the real uv)")
+        );
+        assert_eq!((t.program, t.prefix), (uvw, Vec::<String>::new()));
+        assert!(Face::Uvw.hides_console() && !Face::Uvx.hides_console());
         // The uv face runs the real uv as it is.
         let t = target(Face::Uv, &uv, None, &Inputs::new());
         assert!(t.prefix.is_empty() && t.program == uv);

@@ -8,3 +8,5 @@ pub mod face;
 pub mod real_uv;
 pub mod uv_version;
 pub mod warm;
+#[cfg(windows)]
+mod windows;

@@ -273,7 +273,9 @@ mod tests {
     #[test]
     fn empty_and_relative_entries_mean_the_current_folder() {
         let here = std::env::current_dir().unwrap();
-        let path = std::env::join_paths(["", "rel", "/abs"]).unwrap();
+        // `/abs` has no drive, so on Windows it is relative too.
+        let abs = if cfg!(windows) { r"C:\abs" } else { "/abs" };
+        let path = std::env::join_paths(["", "rel", abs]).unwrap();
         let (candidates, relative) = path_candidates(&path);
         assert!(relative);
         assert_eq!(
@@ -281,7 +283,7 @@ mod tests {
             [
                 here.join(UV_EXE),
                 here.join("rel").join(UV_EXE),
-                Path::new("/abs").join(UV_EXE)
+                Path::new(abs).join(UV_EXE)
             ]
         );
         let inputs = Inputs::new();

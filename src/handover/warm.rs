@@ -25,7 +25,14 @@ use crate::fsutil::{FileStamp, Record, record};
 use crate::inputs::Inputs;
 
 const KIND: &str = "plan";
-const VERSION: &str = concat!("3 ", env!("CARGO_PKG_VERSION"));
+// The built-in config's identity is part of the format: a binary built with
+// another one (at the same path) never follows a plan this one made.
+const VERSION: &str = concat!(
+    "3 ",
+    env!("CARGO_PKG_VERSION"),
+    " ",
+    env!("UV_SHIM_BUILTIN_ID")
+);
 
 /// What the warm path hands over.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -162,18 +162,18 @@ fn fetch_one(
             )),
         },
         Fetched::Body { body, validators } => {
-            let signed_by = if sources.policy.trusted_keys.is_empty() {
-                None
+            let (body, validators, signed_by) = if sources.policy.trusted_keys.is_empty() {
+                (body, validators, None)
             } else {
-                let keys = &sources.policy.trusted_keys;
-                Some(super::signed::check(
+                let verified = super::signed::check(
                     source,
-                    &body,
-                    keys,
+                    (body, validators),
+                    &sources.policy.trusted_keys,
                     attempt,
                     sources.budget,
                     access,
-                )?)
+                )?;
+                (verified.body, verified.validators, Some(verified.signed_by))
             };
             let validated = schema::validate(&body, source, sources.rewrite, sources.policy)
                 .map_err(|e| e.to_string())?;

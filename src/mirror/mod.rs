@@ -32,6 +32,7 @@ mod sign;
 mod sync;
 mod verify;
 mod write;
+mod writeback;
 
 use std::process::ExitCode;
 

@@ -45,17 +45,47 @@ pub fn load_key(key: &Path, password_file: Option<&Path>) -> Result<SigningKey, 
     SigningKey::load(key, password_file).map_err(|err| UsageError(format!("--sign: {err}")))
 }
 
-/// Signs the metadata in `dest` as written and writes the signature beside
-/// it (with the mode the umask gives, like every mirror file).
-pub fn sign_metadata(dest: &Path, key: &SigningKey) -> anyhow::Result<()> {
-    let path = dest.join(METADATA_FILE);
-    let body = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let text = key.sign(&body, METADATA_FILE)?;
+/// Signs `body`, the metadata about to be published in `dest`. Signing
+/// comes before any write so that [`publish_signature`] can follow the
+/// metadata's rename at once: the two renames are the only moment a
+/// client can read a pair that does not match (and the shim then fetches
+/// the pair again).
+pub fn sign_metadata(key: &SigningKey, body: &[u8]) -> anyhow::Result<String> {
+    Ok(key.sign(body, METADATA_FILE)?)
+}
+
+/// Writes `signature` (from [`sign_metadata`]) beside the metadata in
+/// `dest`, with the mode the umask gives, like every mirror file. Called
+/// right after the metadata is in place: a client reads the metadata
+/// first and its signature next, so metadata-then-signature leaves a
+/// mismatch only to a client whose two reads both fall between the
+/// renames, where the reverse order would catch every client that read
+/// the metadata before and the signature after.
+pub fn publish_signature(dest: &Path, key_id: &str, signature: &str) -> anyhow::Result<()> {
     let sig = dest.join(SIGNATURE_FILE);
-    crate::fsutil::write_public(&sig, text.as_bytes())
+    crate::fsutil::write_public(&sig, signature.as_bytes())
         .with_context(|| format!("cannot write {}", sig.display()))?;
-    println!("signed {SIGNATURE_FILE} with key {}", key.id());
+    println!("signed {SIGNATURE_FILE} with key {key_id}");
     Ok(())
+}
+
+/// Removes the signature of the old metadata after new metadata was
+/// published unsigned: a signature never stays beside metadata it does not
+/// sign (an export would carry it across the gap as if it did). Clients
+/// with `trusted-keys` now refuse the mirror and keep their last good copy,
+/// so the admin hears of it; `fix` names what signs the mirror again.
+pub fn drop_stale_signature(dest: &Path, fix: &str) -> anyhow::Result<()> {
+    let sig = dest.join(SIGNATURE_FILE);
+    match std::fs::remove_file(&sig) {
+        Ok(()) => {
+            eprintln!(
+                "uv-shim: warning: the metadata changed but was not signed: removed {SIGNATURE_FILE}, which signed the old metadata; clients with `trusted-keys` keep their last good copy until {fix}"
+            );
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("cannot remove the stale {}", sig.display())),
+    }
 }
 
 /// Parses `--trusted-key` values: each a public key string, or the path of

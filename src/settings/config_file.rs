@@ -489,6 +489,21 @@ require-sha256 = false
         }
     }
 
+    include!("../../build/config_keys.rs");
+
+    /// The build script checks a built-in config against its own list of
+    /// keys: that list must be the loader's, no more, no less.
+    #[test]
+    fn the_build_script_knows_exactly_the_keys() {
+        let err = parse_str("not-a-key = 1\n").unwrap_err().to_string();
+        let expected = err.split("expected one of").nth(1).unwrap_or_default();
+        let mut known: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+        let mut listed = CONFIG_KEYS.to_vec();
+        known.sort_unstable();
+        listed.sort_unstable();
+        assert_eq!(known, listed, "{err}");
+    }
+
     #[test]
     fn missing_file_is_not_set() {
         assert!(

@@ -5,7 +5,9 @@
 //! `uv.toml`, a static metadata file, DNS) only ever fill it when no earlier
 //! layer did.
 
+pub mod builtin;
 pub mod config_file;
+mod trust;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -15,6 +17,8 @@ use url::Url;
 
 use self::config_file::ConfigFile;
 pub use self::config_file::SystemCerts;
+pub use self::trust::Trust;
+use self::trust::system_only_keys;
 
 /// How long fetched metadata counts as fresh when nothing says otherwise.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(10 * 60);
@@ -28,6 +32,8 @@ pub enum Origin {
     User(PathBuf),
     /// The system config file.
     System(PathBuf),
+    /// The built-in config, embedded at build time from the file of this name.
+    Builtin(String),
     /// uv's own system config (`uv.toml`).
     UvToml(PathBuf),
     /// A static metadata file beside the system config.
@@ -44,6 +50,9 @@ impl fmt::Display for Origin {
             Origin::Env(name) => write!(f, "env {name}"),
             Origin::User(path) => write!(f, "user config {}", path.display()),
             Origin::System(path) => write!(f, "system config {}", path.display()),
+            Origin::Builtin(name) => {
+                write!(f, "built-in config (embedded at build time from {name})")
+            }
             Origin::UvToml(path) => write!(f, "uv config {}", path.display()),
             Origin::StaticFile(path) => write!(f, "static metadata {}", path.display()),
             Origin::Dns(domain) => write!(f, "DNS TXT _uv-mirror.{domain}"),
@@ -210,86 +219,6 @@ impl Layer {
     }
 }
 
-/// Security settings that only the system file may set.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Trust {
-    /// Accept plain-http mirrors found by DNS.
-    pub allow_http: bool,
-    /// Hosts a DNS-found mirror may name outside the queried domain.
-    pub dns_allowed_hosts: Vec<String>,
-    /// Ask the resolver's search list when no domain is pinned. Any DHCP
-    /// server hands one out, so only the system file may turn this on.
-    pub dns_search: bool,
-    /// Hosts besides the mirror's that metadata entries may point at.
-    pub allowed_hosts: Vec<String>,
-    /// Drop metadata entries without a sha256.
-    pub require_sha256: bool,
-    /// Minisign public keys the metadata must be signed with (`trusted-keys`;
-    /// empty: signatures are not asked for).
-    pub trusted_keys: Vec<String>,
-}
-
-impl Default for Trust {
-    fn default() -> Self {
-        Trust {
-            allow_http: false,
-            dns_allowed_hosts: Vec::new(),
-            dns_search: false,
-            allowed_hosts: Vec::new(),
-            require_sha256: true,
-            trusted_keys: Vec::new(),
-        }
-    }
-}
-
-/// The keys only the system file may set: what a user file cannot loosen.
-const SYSTEM_ONLY: &[&str] = &[
-    "allow-http",
-    "dns-allowed-hosts",
-    "allowed-hosts",
-    "require-sha256",
-    "dns-search",
-    "trusted-keys",
-];
-
-impl Trust {
-    /// Reads the trust keys from the system file; a user file cannot loosen them.
-    pub fn from_system(system: Option<&ConfigFile>) -> Self {
-        let hosts = |list: Option<&Vec<String>>| -> Vec<String> {
-            list.into_iter()
-                .flatten()
-                .filter_map(|h| config_file::normalize_host(h))
-                .collect()
-        };
-        Trust {
-            allow_http: system.and_then(|s| s.allow_http).unwrap_or(false),
-            dns_allowed_hosts: hosts(system.and_then(|s| s.dns_allowed_hosts.as_ref())),
-            dns_search: system.and_then(|s| s.dns_search).unwrap_or(false),
-            allowed_hosts: hosts(system.and_then(|s| s.allowed_hosts.as_ref())),
-            require_sha256: system.and_then(|s| s.require_sha256).unwrap_or(true),
-            trusted_keys: system
-                .and_then(|s| s.trusted_keys.clone())
-                .unwrap_or_default(),
-        }
-    }
-}
-
-/// The system-only keys that `file` sets.
-fn system_only_keys(file: &ConfigFile) -> impl Iterator<Item = &'static str> {
-    let set = [
-        file.allow_http.is_some(),
-        file.dns_allowed_hosts.is_some(),
-        file.allowed_hosts.is_some(),
-        file.require_sha256.is_some(),
-        file.dns_search.is_some(),
-        file.trusted_keys.is_some(),
-    ];
-    SYSTEM_ONLY
-        .iter()
-        .zip(set)
-        .filter_map(|(key, set)| set.then_some(*key))
-}
-
 /// One config file: its layer, and the file itself for the keys only some
 /// files may set.
 #[derive(Debug, Clone)]
@@ -331,19 +260,27 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Combines the layers: `env.combine(user).combine(system)`.
-    pub fn resolve(env: Layer, user: Option<&FileLayer>, system: Option<&FileLayer>) -> Self {
+    /// Combines the layers: `env.combine(user).combine(system).combine(builtin)`.
+    pub fn resolve(
+        env: Layer,
+        user: Option<&FileLayer>,
+        system: Option<&FileLayer>,
+        builtin: Option<&FileLayer>,
+    ) -> Self {
         let layer_of = |f: Option<&FileLayer>| f.map(|f| f.layer.clone()).unwrap_or_default();
         let (user_layer, system_layer) = (layer_of(user), layer_of(system));
         let mut ignored = Vec::new();
         if let Some(FileLayer { file, origin, .. }) = user {
             for key in system_only_keys(file) {
                 ignored.push(format!(
-                    "`{key}` in {origin}: honoured only in the system config"
+                    "`{key}` in {origin}: honoured only in the system config or the built-in one"
                 ));
             }
         }
-        let layer = env.combine(user_layer).combine(system_layer);
+        let layer = env
+            .combine(user_layer)
+            .combine(system_layer)
+            .combine(layer_of(builtin));
         Settings {
             ttl: layer
                 .ttl
@@ -357,7 +294,7 @@ impl Settings {
                 .system_certs
                 .clone()
                 .unwrap_or_else(|| Sourced::new(SystemCerts::Auto, Origin::Default)),
-            trust: Trust::from_system(system.map(|s| &s.file)),
+            trust: Trust::from_system(system.map(|s| &s.file), builtin.map(|b| &b.file)),
             layer,
             ignored,
         }
@@ -402,6 +339,7 @@ mod tests {
             env,
             Some(&FileLayer::new(user, Origin::User("u".into()))),
             Some(&FileLayer::new(system, Origin::System("s".into()))),
+            None,
         );
         let mirror = settings.layer.mirror.unwrap();
         assert_eq!(mirror.value.bases[0].as_str(), "https://env.example/uv/");
@@ -429,6 +367,7 @@ mod tests {
             Layer::default(),
             Some(&FileLayer::new(user, Origin::User("u".into()))),
             Some(&FileLayer::new(system, Origin::System("s".into()))),
+            None,
         );
         let mirror = settings.layer.mirror.unwrap();
         assert!(mirror.value.bases.is_empty());
@@ -444,6 +383,7 @@ mod tests {
         let settings = Settings::resolve(
             Layer::default(),
             Some(&FileLayer::new(user, Origin::User("u".into()))),
+            None,
             None,
         );
         assert_eq!(settings.trust, Trust::default());
@@ -469,6 +409,7 @@ mod tests {
             Layer::default(),
             None,
             Some(&FileLayer::new(system, Origin::System("s".into()))),
+            None,
         );
         assert!(settings.trust.allow_http && settings.trust.dns_search);
         assert_eq!(
@@ -480,8 +421,35 @@ mod tests {
     }
 
     #[test]
+    fn the_builtin_config_is_the_lowest_layer_with_the_system_files_rights() {
+        let builtin = file(
+            "mirror = \"https://golden.example/uv/\"\nttl = \"2h\"\nrequire-sha256 = false\n\
+             allowed-hosts = [\"cdn.example\"]\n",
+        );
+        let builtin = FileLayer::new(builtin, Origin::Builtin("golden.toml".into()));
+        let user = file("mirror = \"https://user.example/uv/\"\nrequire-sha256 = true\n");
+        let user = FileLayer::new(user, Origin::User("u".into()));
+        let settings = Settings::resolve(Layer::default(), Some(&user), None, Some(&builtin));
+        // A user file may name another mirror, but not touch a system-only key.
+        let mirror = settings.layer.mirror.unwrap();
+        assert_eq!(mirror.value.bases[0].as_str(), "https://user.example/uv/");
+        assert_eq!(settings.ttl.origin, Origin::Builtin("golden.toml".into()));
+        assert!(!settings.trust.require_sha256);
+        assert_eq!(settings.trust.allowed_hosts, vec!["cdn.example"]);
+        assert_eq!(
+            Origin::Builtin("golden.toml".into()).to_string(),
+            "built-in config (embedded at build time from golden.toml)"
+        );
+        // The system file, one layer up, overrides it key by key.
+        let system = FileLayer::new(file("require-sha256 = true\n"), Origin::System("s".into()));
+        let settings = Settings::resolve(Layer::default(), None, Some(&system), Some(&builtin));
+        assert!(settings.trust.require_sha256);
+        assert_eq!(settings.trust.allowed_hosts, vec!["cdn.example"]);
+    }
+
+    #[test]
     fn defaults_apply() {
-        let settings = Settings::resolve(Layer::default(), None, None);
+        let settings = Settings::resolve(Layer::default(), None, None, None);
         assert_eq!(settings.ttl.value, DEFAULT_TTL);
         assert!(settings.dns.value);
         assert!(settings.layer.mirror.is_none());

@@ -29,6 +29,18 @@ pub fn tool(package: &str, binary: &str, debian_path: &str) -> Result<PathBuf, S
             .chain([PathBuf::from(debian_path)])
             .find(|candidate| candidate.is_file())
     };
+    ensure(package, find)
+}
+
+/// The file at `path` that Debian's `package` provides (headers, a library),
+/// installing the package when it is missing; `Err` says why there is none.
+pub fn file(package: &str, path: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(path);
+    ensure(package, || path.is_file().then(|| path.clone()))
+}
+
+/// What `find` finds, after installing `package` if it found nothing.
+fn ensure(package: &str, find: impl Fn() -> Option<PathBuf>) -> Result<PathBuf, String> {
     if let Some(found) = find() {
         return Ok(found);
     }
@@ -50,8 +62,9 @@ pub fn tool(package: &str, binary: &str, debian_path: &str) -> Result<PathBuf, S
         return Ok(found);
     }
     install(package);
-    Ok(find()
-        .unwrap_or_else(|| panic!("`apt-get install {package}` succeeded, but no {debian_path}")))
+    Ok(find().unwrap_or_else(|| {
+        panic!("`apt-get install {package}` succeeded, but what it should provide is missing")
+    }))
 }
 
 /// `apt-get install -y PACKAGE`, after `apt-get update` if the first attempt fails.

@@ -49,6 +49,8 @@ pub const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 #[derive(Debug)]
 pub struct TestEnv {
     dir: tempfile::TempDir,
+    /// The shim binary under test: [`SHIM_EXE`], or another build of it.
+    shim: PathBuf,
     real_uv: Option<PathBuf>,
     /// Extra variables; `None` removes a default one.
     extra: BTreeMap<OsString, Option<OsString>>,
@@ -63,6 +65,7 @@ impl TestEnv {
             .expect("create temp dir");
         let env = TestEnv {
             dir,
+            shim: PathBuf::from(SHIM_EXE),
             real_uv: None,
             extra: BTreeMap::new(),
         };
@@ -85,6 +88,16 @@ impl TestEnv {
         symlink(Path::new(SHIM_EXE), &env.uv_link());
         env.write_resolv_conf("# no search domains: tests never ask the machine's resolver\n");
         env
+    }
+
+    /// Runs another build of the shim (e.g. one for another architecture)
+    /// instead of [`SHIM_EXE`]: `bin/uv` links to it and [`TestEnv::shim`]
+    /// runs it.
+    pub fn use_shim(&mut self, binary: impl Into<PathBuf>) {
+        self.shim = binary.into();
+        let link = self.uv_link();
+        fs::remove_file(&link).unwrap_or_else(|e| panic!("remove {}: {e}", link.display()));
+        symlink(&self.shim, &link);
     }
 
     /// Uses this real uv: its directory goes on `PATH` after `bin/`.
@@ -110,7 +123,7 @@ impl TestEnv {
 
     /// The shim invoked as `uv-shim` (its tool face).
     pub fn shim(&self) -> Command {
-        self.command(SHIM_EXE)
+        self.command(&self.shim)
     }
 
     /// Any program, with this environment and `work/` as current directory.

@@ -62,6 +62,23 @@ pub enum Fault {
     },
     /// Answer 200 with this body instead of the file.
     Body(Vec<u8>),
+    /// The first matching request gets 200 with this body instead of the
+    /// file, later ones the file (a reader that caught a file mid-publish).
+    BodyOnce(Vec<u8>),
+    /// A server that answers `max` requests at a time: each matching
+    /// request is held `hold`, then answered normally; one that arrives
+    /// while `max` are being answered gets `status` with `Retry-After:
+    /// retry_after` (seconds).
+    Busy {
+        /// Requests answered at once.
+        max: usize,
+        /// The status of the others (429, 503).
+        status: u16,
+        /// Their `Retry-After`, in seconds.
+        retry_after: u64,
+        /// How long each answered request is held before its answer.
+        hold: Duration,
+    },
     /// Answer 200 and stream this many bytes of `a`.
     Huge(u64),
     /// Answer 302 with `Location` pointing at the request itself.
@@ -145,6 +162,8 @@ struct Shared {
     faults: Mutex<Vec<FaultSlot>>,
     conns: Mutex<HashMap<u64, TcpStream>>,
     next_id: AtomicU64,
+    /// Requests being answered under a `Busy` fault.
+    answering: Mutex<usize>,
 }
 
 impl HttpServer {
@@ -162,6 +181,7 @@ impl HttpServer {
             faults: Mutex::new(Vec::new()),
             conns: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(0),
+            answering: Mutex::new(0),
         });
         let accept = {
             let shared = Arc::clone(&shared);
@@ -333,7 +353,7 @@ impl Shared {
         let hits = slot.hits;
         slot.hits += 1;
         match slot.fault {
-            Fault::CutOnce { .. } if hits > 0 => None,
+            Fault::CutOnce { .. } | Fault::BodyOnce(_) if hits > 0 => None,
             Fault::FailTimes { times, .. } if hits >= times => None,
             ref fault => Some(fault.clone()),
         }
@@ -386,7 +406,40 @@ fn handle_connection(shared: &Shared, mut stream: TcpStream) {
             let _ = stream.shutdown(Shutdown::Both);
             return;
         }
-        Some(Fault::Body(body)) => Response::new(200, content_type(&request.path), body),
+        Some(Fault::Body(body)) | Some(Fault::BodyOnce(body)) => {
+            Response::new(200, content_type(&request.path), body)
+        }
+        Some(Fault::Busy {
+            max,
+            status,
+            retry_after,
+            hold,
+        }) => {
+            let admitted = {
+                let mut answering = lock(&shared.answering);
+                let admitted = *answering < max;
+                if admitted {
+                    *answering += 1;
+                }
+                admitted
+            };
+            if admitted {
+                let stopped = shared.wait(hold);
+                // Free the place before the answer goes out: a client
+                // that has read the answer finds it free.
+                *lock(&shared.answering) -= 1;
+                if stopped {
+                    return;
+                }
+                normal_response(shared, &request)
+            } else {
+                let mut response = Response::text(status, &format!("busy: {status}\n"));
+                response
+                    .headers
+                    .push(("Retry-After".to_owned(), retry_after.to_string()));
+                response
+            }
+        }
         Some(Fault::Huge(size)) => {
             shared.set_status(number, 200);
             let mut response = Response::new(200, "application/octet-stream", Vec::new());

@@ -90,17 +90,24 @@ pub struct Host {
     pub sysconfigdata: String,
 }
 
-/// The host platform, derived from [`std::env::consts`] (glibc assumed on Linux).
-pub fn host() -> Host {
-    let arch = std::env::consts::ARCH;
-    match std::env::consts::OS {
-        "linux" => Host {
+impl Host {
+    /// Linux with glibc on `arch` (uv's `arch.family`, e.g. `aarch64`).
+    pub fn linux_gnu(arch: &'static str) -> Host {
+        Host {
             os: "linux",
             arch,
             libc: "gnu",
             triple: format!("{arch}-unknown-linux-gnu"),
             sysconfigdata: format!("_sysconfigdata__linux_{arch}-linux-gnu.py"),
-        },
+        }
+    }
+}
+
+/// The host platform, derived from [`std::env::consts`] (glibc assumed on Linux).
+pub fn host() -> Host {
+    let arch = std::env::consts::ARCH;
+    match std::env::consts::OS {
+        "linux" => Host::linux_gnu(arch),
         "macos" => Host {
             os: "darwin",
             arch,
@@ -184,6 +191,9 @@ pub struct Entry {
     /// The `url` written into the metadata (empty until
     /// [`MirrorBuilder::write_metadata`] or [`MirrorBuilder::entries`]).
     pub url: String,
+    /// The platform the build is for ([`host`] unless
+    /// [`MirrorBuilder::platform`] said otherwise).
+    pub platform: Host,
 }
 
 impl Entry {
@@ -194,7 +204,7 @@ impl Entry {
 
     /// The entry as uv's schema describes it, with the given `url`.
     pub fn to_json(&self, url: &str) -> Value {
-        let host = host();
+        let host = &self.platform;
         let (major, minor, patch) = self.version;
         json!({
             "name": "cpython",
@@ -223,6 +233,8 @@ impl Entry {
 pub struct MirrorBuilder {
     dir: PathBuf,
     entries: Vec<Entry>,
+    /// The platform of the builds added from now on.
+    platform: Host,
 }
 
 impl MirrorBuilder {
@@ -233,7 +245,15 @@ impl MirrorBuilder {
         MirrorBuilder {
             dir,
             entries: Vec::new(),
+            platform: host(),
         }
+    }
+
+    /// The builds added from now on are for `platform` instead of the host
+    /// (their interpreter still runs the host's python3).
+    pub fn platform(mut self, platform: Host) -> Self {
+        self.platform = platform;
+        self
     }
 
     /// Path of `download-metadata.json` in the mirror.
@@ -241,7 +261,8 @@ impl MirrorBuilder {
         self.dir.join(METADATA_FILE)
     }
 
-    /// Adds a CPython build for the host and writes its tarball now.
+    /// Adds a CPython build for the platform (the host, unless
+    /// [`MirrorBuilder::platform`] changed it) and writes its tarball now.
     ///
     /// When `major.minor` is the host python3's, the interpreter in the tarball
     /// runs the host python3; otherwise it prints an error and exits 127 (it
@@ -292,7 +313,7 @@ impl MirrorBuilder {
 
     /// Writes one tarball and returns its entry (without URL).
     fn write_tarball(&self, major: u32, minor: u32, patch: u32, build: &str) -> Entry {
-        let host = host();
+        let host = self.platform.clone();
         let file_name = format!(
             "cpython-{major}.{minor}.{patch}+{build}-{}-install_only.tar.gz",
             host.triple
@@ -315,6 +336,7 @@ impl MirrorBuilder {
             path,
             sha256: sha256_hex(&bytes),
             url: String::new(),
+            platform: host,
         }
     }
 }

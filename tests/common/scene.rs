@@ -8,7 +8,9 @@ use std::process::{Output, Stdio};
 
 use super::env::{RUN_TIMEOUT, TestEnv, assert_success, stderr, stdout, wait_with_timeout};
 use super::http::HttpServer;
-use super::mirror::{Entry, METADATA_FILE, MirrorBuilder, Urls, host_python, host_python_version};
+use super::mirror::{
+    Entry, Host, METADATA_FILE, MirrorBuilder, Urls, host, host_python, host_python_version,
+};
 
 /// The metadata path on the server of [`World::scene`](super::World::scene).
 pub const METADATA: &str = "/uv/download-metadata.json";
@@ -33,17 +35,28 @@ impl Mirror {
     /// Serves `root`; the mirror is `root/<under>` (`""`: `root` itself), its
     /// metadata has URLs relative to the metadata file.
     pub fn relative(root: impl Into<PathBuf>, under: &str) -> Mirror {
-        Mirror::start(root.into(), under, |_| Urls::Relative)
+        Mirror::relative_for(root, under, host())
+    }
+
+    /// Like [`Mirror::relative`], with a build for `platform` instead of the
+    /// host's (a uv of another architecture asks for that one).
+    pub fn relative_for(root: impl Into<PathBuf>, under: &str, platform: Host) -> Mirror {
+        Mirror::start(root.into(), under, platform, |_| Urls::Relative)
     }
 
     /// Like [`Mirror::relative`], with absolute URLs on this server.
     pub fn absolute(root: impl Into<PathBuf>, under: &str) -> Mirror {
-        Mirror::start(root.into(), under, |server| {
+        Mirror::start(root.into(), under, host(), |server| {
             Urls::Absolute(server.url(under))
         })
     }
 
-    fn start(root: PathBuf, under: &str, urls: impl FnOnce(&HttpServer) -> Urls) -> Mirror {
+    fn start(
+        root: PathBuf,
+        under: &str,
+        platform: Host,
+        urls: impl FnOnce(&HttpServer) -> Urls,
+    ) -> Mirror {
         let dir = root.join(under);
         let server = HttpServer::start(root);
         let urls = urls(&server);
@@ -53,6 +66,7 @@ impl Mirror {
         };
         let (major, minor, patch) = host_python_version();
         let entry = MirrorBuilder::new(&dir)
+            .platform(platform)
             .cpython(major, minor, patch, "20250101")
             .write_metadata(urls.clone())
             .remove(0);
@@ -124,7 +138,7 @@ impl Mirror {
     /// line: the host's minor version and the ones after it.
     pub fn publish(&self, builds: u32) {
         let (major, minor, patch) = host_python_version();
-        let mut mirror = MirrorBuilder::new(&self.dir);
+        let mut mirror = MirrorBuilder::new(&self.dir).platform(self.entry.platform.clone());
         for extra in 0..builds {
             mirror = mirror.cpython(major, minor + extra, patch, "20250101");
         }

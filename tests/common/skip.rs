@@ -70,7 +70,7 @@ fn test_name() -> String {
 }
 
 /// Whether this process runs as root (never, off Unix).
-fn is_root() -> bool {
+pub fn is_root() -> bool {
     #[cfg(unix)]
     {
         // SAFETY: geteuid has no preconditions.

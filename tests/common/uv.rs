@@ -36,13 +36,20 @@ pub const UV_OLD: &str = "0.5.31";
 /// string (before 0.6.13 too, so only `UV_PYTHON_INSTALL_MIRROR`).
 pub const UV_OLDEST: &str = "0.4.30";
 
-/// Cargo's target directory (`target/`, or wherever `CARGO_TARGET_DIR` put it).
+/// Cargo's target directory (`target/`, or wherever `CARGO_TARGET_DIR` put it),
+/// also when the tests were built with `--target TRIPLE`.
 pub fn target_dir() -> PathBuf {
-    // `CARGO_TARGET_TMPDIR` is `<target>/tmp` for integration tests.
-    Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
+    // `CARGO_TARGET_TMPDIR` is `<target>/tmp` for integration tests, and
+    // `<target>/<triple>/tmp` when built with `--target`: the tools and the
+    // skips file live at the top either way, shared by both builds.
+    let Some(dir) = Path::new(env!("CARGO_TARGET_TMPDIR")).parent() else {
+        return Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
+    };
+    let triple = format!("{}-", std::env::consts::ARCH);
+    match (dir.file_name(), dir.parent()) {
+        (Some(name), Some(top)) if name.to_string_lossy().starts_with(&triple) => top.to_path_buf(),
+        _ => dir.to_path_buf(),
+    }
 }
 
 /// The directory that holds the tools the tests install (`<target>/test-tools`).
@@ -55,15 +62,34 @@ pub fn tools_dir() -> PathBuf {
 /// Returns `<target>/test-tools/uv-<version>/bin/uv`. Panics with a readable
 /// message when `python3` or pip is missing or the install fails.
 pub fn real_uv(version: &str) -> PathBuf {
+    install_once(version, None)
+}
+
+/// Path of the real uv `version` built for another platform, from PyPI's
+/// wheel for the pip platform tag `platform` (e.g. `musllinux_1_1_aarch64`),
+/// installing it on first use: `<target>/test-tools/uv-<version>-<platform>/bin/uv`.
+/// Its `--version` is checked, so the platform must run here already (for
+/// aarch64: qemu-user registered with binfmt_misc, see [`super::aarch64`]).
+pub fn foreign_uv(version: &str, platform: &str) -> PathBuf {
+    install_once(version, Some(platform))
+}
+
+/// Installs uv `version` (for the pip `platform` tag, or for this machine)
+/// once, under a lock; returns its `bin/uv`.
+fn install_once(version: &str, platform: Option<&str>) -> PathBuf {
     let tools = tools_dir();
-    let dir = tools.join(format!("uv-{version}"));
+    let name = match platform {
+        None => format!("uv-{version}"),
+        Some(platform) => format!("uv-{version}-{platform}"),
+    };
+    let dir = tools.join(&name);
     let uv = dir.join("bin").join(exe("uv"));
     if uv.is_file() {
         return uv;
     }
 
     fs::create_dir_all(&tools).unwrap_or_else(|e| panic!("cannot create {}: {e}", tools.display()));
-    let lock_path = tools.join(format!("uv-{version}.lock"));
+    let lock_path = tools.join(format!("{name}.lock"));
     let lock = File::create(&lock_path)
         .unwrap_or_else(|e| panic!("cannot create {}: {e}", lock_path.display()));
     lock.lock()
@@ -74,9 +100,9 @@ pub fn real_uv(version: &str) -> PathBuf {
         return uv;
     }
 
-    let staging = tools.join(format!("uv-{version}.partial"));
+    let staging = tools.join(format!("{name}.partial"));
     remove_dir_if_present(&staging);
-    pip_install(version, &staging);
+    pip_install(version, platform, &staging);
     let staged_uv = staging.join("bin").join(exe("uv"));
     assert!(
         staged_uv.is_file(),
@@ -125,18 +151,23 @@ pub fn uv_version(path: impl AsRef<Path>) -> String {
     }
 }
 
-/// Runs `python3 -m pip install … --target <staging> uv==<version>`.
-fn pip_install(version: &str, staging: &Path) {
-    let output = Command::new("python3")
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-deps",
-            "--target",
-        ])
+/// Runs `python3 -m pip install … --target <staging> uv==<version>`, with
+/// `--platform <platform> --only-binary=:all:` for another platform's wheel.
+fn pip_install(version: &str, platform: Option<&str>, staging: &Path) {
+    let mut pip = Command::new("python3");
+    pip.args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-deps",
+    ]);
+    if let Some(platform) = platform {
+        pip.args(["--only-binary=:all:", "--platform", platform]);
+    }
+    let output = pip
+        .arg("--target")
         .arg(staging)
         .arg(format!("uv=={version}"))
         // Quiet the "running pip as root" warning; never prompt.

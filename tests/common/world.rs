@@ -30,6 +30,7 @@ use super::dns::{DnsServer, Domains};
 use super::doctor::Report;
 use super::env::{TestEnv, assert_success, run, stderr, stdout};
 use super::http::{Fault, HttpServer};
+use super::mirror::Host;
 use super::scene::{self, Mirror, SeenByUv, quiet};
 use super::uv::real_uv;
 
@@ -65,6 +66,8 @@ pub struct WorldBuilder {
     real_uv: Option<String>,
     /// Whether to serve a mirror, and how its metadata writes URLs.
     mirror: Option<Links>,
+    /// The platform of the mirror's build: the host's unless set.
+    platform: Option<Host>,
     /// Whether the system config names the mirror.
     named: bool,
     /// Which domains the shim learns of, when a DNS server is wanted.
@@ -90,6 +93,7 @@ impl World {
             env: TestEnv::new(),
             real_uv: None,
             mirror: None,
+            platform: None,
             named: false,
             dns: None,
             #[cfg(target_os = "linux")]
@@ -390,6 +394,12 @@ impl WorldBuilder {
         self
     }
 
+    /// Another build of the shim under test ([`TestEnv::use_shim`]).
+    pub fn shim_binary(mut self, binary: impl Into<PathBuf>) -> Self {
+        self.env.use_shim(binary);
+        self
+    }
+
     /// A real uv at `path` (nothing installed or checked): its folder on
     /// `PATH` after the shim's.
     pub fn real_uv_at(mut self, path: impl Into<PathBuf>) -> Self {
@@ -424,6 +434,13 @@ impl WorldBuilder {
     pub fn mirror(mut self) -> Self {
         self.mirror = Some(Links::Relative);
         self
+    }
+
+    /// Like [`WorldBuilder::mirror`], with a build for `platform` instead of
+    /// the host's (for a uv of another architecture).
+    pub fn mirror_for(mut self, platform: Host) -> Self {
+        self.platform = Some(platform);
+        self.mirror()
     }
 
     /// Like [`WorldBuilder::mirror`], with absolute URLs in the metadata.
@@ -475,6 +492,7 @@ impl WorldBuilder {
             mut env,
             real_uv,
             mirror,
+            platform,
             named,
             dns,
             #[cfg(target_os = "linux")]
@@ -482,9 +500,13 @@ impl WorldBuilder {
         } = self;
         let mirror = mirror.map(|links| {
             let www = env.root().join("www");
-            match links {
-                Links::Relative => Mirror::relative(www, "uv"),
-                Links::Absolute => Mirror::absolute(www, "uv"),
+            match (links, platform) {
+                (Links::Relative, None) => Mirror::relative(www, "uv"),
+                (Links::Relative, Some(platform)) => Mirror::relative_for(www, "uv", platform),
+                (Links::Absolute, None) => Mirror::absolute(www, "uv"),
+                (Links::Absolute, Some(_)) => {
+                    panic!("a mirror for another platform has relative URLs")
+                }
             }
         });
         #[cfg(target_os = "linux")]

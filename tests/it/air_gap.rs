@@ -126,16 +126,16 @@ fn the_monthly_routine_carries_a_mirror_and_then_only_what_is_new() {
 
 /// An outside mirror of two months (generated builds) and the bundles:
 /// month 1 whole, month 2 as a delta cut into parts of 64 KiB.
-struct Months {
-    outside: PathBuf,
-    month1: PathBuf,
-    month2: Vec<PathBuf>,
+pub(crate) struct Months {
+    pub(crate) outside: PathBuf,
+    pub(crate) month1: PathBuf,
+    pub(crate) month2: Vec<PathBuf>,
     /// The files new in month 2.
-    new: Vec<Download>,
+    pub(crate) new: Vec<Download>,
     _upstream: Upstream,
 }
 
-fn two_months(env: &TestEnv) -> Months {
+pub(crate) fn two_months(env: &TestEnv) -> Months {
     let outside = env.root().join("outside");
     let media = env.root().join("media");
     std::fs::create_dir_all(&media).unwrap();
@@ -181,7 +181,7 @@ fn two_months(env: &TestEnv) -> Months {
 }
 
 /// The inside after month 1: its metadata, to compare after a fault.
-fn inside_after_month1(env: &TestEnv, m: &Months) -> (PathBuf, Vec<u8>) {
+pub(crate) fn inside_after_month1(env: &TestEnv, m: &Months) -> (PathBuf, Vec<u8>) {
     let inside = env.root().join("inside");
     assert_success(&import(env, std::slice::from_ref(&m.month1), &inside, &[]));
     let before = std::fs::read(inside.join("download-metadata.json")).unwrap();
@@ -538,4 +538,77 @@ fn an_import_with_a_trusted_key_publishes_only_signed_metadata() {
     );
     assert_success(&accepted);
     assert!(elsewhere.join("download-metadata.json.minisig").exists());
+}
+
+/// New metadata carried unsigned into a signed mirror is published (the
+/// admin asked for no key), and the old signature is removed and named on
+/// both sides of the gap: no signature stays beside metadata it does not
+/// sign, and clients with `trusted-keys` will refuse the mirror.
+#[test]
+fn unsigned_metadata_over_a_signed_mirror_is_named_on_both_sides() {
+    let world = World::builder().build();
+    let env = &world.env;
+    let key = env.root().join("keys/ours");
+    std::fs::create_dir_all(key.parent().unwrap()).unwrap();
+    assert_success(&run(env
+        .shim()
+        .args(["mirror", "keygen", "--out"])
+        .arg(&key)));
+    let outside = env.root().join("outside");
+    let inside = env.root().join("inside");
+    let mut up = Upstream::new();
+    up.add(Spec {
+        size: 50_000,
+        ..Spec::cpython("3.12.7", "20250101")
+    });
+    assert_success(&sync(
+        env,
+        &outside,
+        up.publish(),
+        &["--sign", key.to_str().unwrap()],
+    ));
+    let month1 = env.root().join("media/month1.tar");
+    std::fs::create_dir_all(month1.parent().unwrap()).unwrap();
+    assert_success(&export(env, &outside, &month1, &[]));
+    assert_success(&import(env, std::slice::from_ref(&month1), &inside, &[]));
+    assert!(inside.join("download-metadata.json.minisig").exists());
+
+    // Month 2, synced without --sign: the outside hears of it.
+    up.add(Spec {
+        size: 50_000,
+        ..Spec::cpython("3.13.1", "20250201")
+    });
+    let synced = sync(env, &outside, up.publish(), &[]);
+    assert_success(&synced);
+    assert!(
+        stderr(&synced).contains("removed download-metadata.json.minisig"),
+        "{}",
+        stderr(&synced)
+    );
+    let month2 = env.root().join("media/month2.tar");
+    assert_success(&export(env, &outside, &month2, &["--since", "last"]));
+
+    // The inside publishes the new metadata and says the same.
+    let imported = import(env, std::slice::from_ref(&month2), &inside, &[]);
+    assert_success(&imported);
+    assert!(
+        stderr(&imported).contains("removed download-metadata.json.minisig"),
+        "{}",
+        stderr(&imported)
+    );
+    assert!(
+        std::fs::read_to_string(inside.join("download-metadata.json"))
+            .unwrap()
+            .contains("3.13.1")
+    );
+    assert!(!outside.join("download-metadata.json.minisig").exists());
+    assert!(!inside.join("download-metadata.json.minisig").exists());
+    // Imported again: nothing changed, nothing to warn about.
+    let again = import(env, std::slice::from_ref(&month2), &inside, &[]);
+    assert_success(&again);
+    assert!(
+        !stderr(&again).contains("removed download-metadata.json.minisig"),
+        "{}",
+        stderr(&again)
+    );
 }

@@ -5,12 +5,25 @@
 //! `uv-shim`) against the real uv, and against servers on 127.0.0.1 that the
 //! test starts and controls. Filter by module to run one story file, e.g.
 //! `cargo test --test it -- faults::`.
+//!
+//! The stories drive the shim from a Unix host (users, modes, symbolic
+//! links, the host's python3); the Windows build is run by the `windows`
+//! story, under wine, from Linux. Built for Windows, this binary is empty.
+
+#![cfg(unix)]
 
 #[path = "../common/mod.rs"]
 mod common;
 
+// The x86_64 Linux machine plays aarch64 with qemu-user.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod aarch64;
 mod air_gap;
+mod air_gap_live;
 mod budget;
+// Unix only: the golden binary replaces a symbolic link.
+#[cfg(unix)]
+mod builtin_config;
 mod cache_faults;
 mod concurrency;
 mod control_chars;
@@ -26,6 +39,7 @@ mod faults;
 mod follows_uv;
 mod harness;
 mod hostile_dns;
+#[cfg(unix)]
 mod install;
 // Unix only: it damages the copy in place and swaps it for a symbolic link.
 #[cfg(unix)]
@@ -50,3 +64,6 @@ mod trust;
 mod uv_matrix;
 #[cfg(unix)]
 mod uvx;
+// Linux only: wine and mingw-w64 come from Debian.
+#[cfg(target_os = "linux")]
+mod windows;

@@ -13,15 +13,17 @@ use std::time::{Duration, Instant};
 
 use crate::common::World;
 use crate::common::env::{TestEnv, assert_failure, assert_success, run, stderr, stdout};
-use crate::common::http::HttpServer;
+use crate::common::http::{Fault, HttpServer};
 use crate::common::minisign::minisign;
 use crate::common::mirror::Entry;
 use crate::common::scene::{Mirror, one_warning, quiet};
 use crate::common::skip;
 use crate::common::sync::sync;
+use crate::common::upstream::{Spec, Upstream};
 use crate::common::uv::UV_NEW;
 
 const SIGNATURE: &str = "/download-metadata.json.minisig";
+const METADATA: &str = "/download-metadata.json";
 
 /// `uv-shim mirror keygen --out <root>/keys/NAME`: the secret key file, the
 /// public key string (last line of NAME.pub) and the key id it printed.
@@ -187,6 +189,14 @@ fn one_changed_byte_under_the_old_signature_is_refused_and_the_good_copy_stays()
     let output = run(env.uv().arg("--version"));
     let took = started.elapsed();
     one_warning(&output, &["does not match the document", &id]);
+    // Asked twice, in case the first pair straddled a publish.
+    let asked = mirror
+        .server
+        .requests()
+        .iter()
+        .filter(|r| r.path == METADATA)
+        .count();
+    assert_eq!(asked, 3, "the first fetch, then a pair and the pair again");
     // Two requests to a local server, one check: no wait of any kind.
     eprintln!("refused (changed byte) call: {took:?}");
     assert!(took < Duration::from_secs(5), "{took:?}");
@@ -204,6 +214,48 @@ fn one_changed_byte_under_the_old_signature_is_refused_and_the_good_copy_stays()
     let output = verify_with(env, &mirror.dest, &public);
     assert_failure(&output);
     assert!(stdout(&output).contains("badsig"), "{}", stdout(&output));
+}
+
+/// A mirror publishes its metadata and then its signature, two renames: a
+/// client can read one of each side of a publish. It fetches the pair once
+/// more, and ends with the new copy, verified, without a word.
+#[test]
+fn a_client_reading_between_the_two_renames_fetches_the_pair_again() {
+    let world = world();
+    let env = &world.env;
+    let (key, public, id) = keygen(env, "mirror");
+    let sign = ["--sign", key.to_str().unwrap()];
+    let dest = env.root().join("www");
+    let mut up = Upstream::new();
+    up.add(Spec::cpython("3.12.7", "20250101"));
+    assert_success(&sync(env, &dest, up.publish(), &sign));
+    let server = HttpServer::start(&dest);
+    trust(env, &server, &[&public]);
+    quiet(&run(env.uv().arg("--version")));
+    assert_eq!(world.copy_entries(), 1);
+
+    // New metadata, read with the signature of the one before; then old
+    // metadata, read with the signature of the new one.
+    for (round, (version, stale)) in [("3.13.0", SIGNATURE), ("3.14.0", METADATA)]
+        .into_iter()
+        .enumerate()
+    {
+        let before = std::fs::read(dest.join(stale.trim_start_matches('/'))).unwrap();
+        up.add(Spec::cpython(version, "20250201"));
+        assert_success(&sync(env, &dest, up.publish(), &sign));
+        server.set_fault(Some(stale), Fault::BodyOnce(before));
+        server.clear_log();
+        world.expire();
+        quiet(&run(env.uv().arg("--version")));
+        let asked = |path: &str| server.requests().iter().filter(|r| r.path == path).count();
+        assert_eq!(
+            (asked(METADATA), asked(SIGNATURE)),
+            (2, 2),
+            "one pair, then the pair again"
+        );
+        assert_eq!(world.copy_entries(), round + 2, "the new copy is in use");
+        assert_eq!(world.doctor().json["metadata"]["signed_by"], id.as_str());
+    }
 }
 
 #[test]

@@ -94,3 +94,70 @@ fn a_file_of_many_writeback_steps_lands_byte_for_byte() {
     );
     assert_eq!(metadata(&dest)[&big.key]["sha256"], big.sha256.as_str());
 }
+
+/// A server that answers two requests at a time and tells the others it
+/// is busy (429, then 503 in a second run, with `Retry-After`): the sync
+/// runs fewer downloads at once for the rest of the run, says so once,
+/// and ends with every file, byte for byte.
+#[test]
+fn a_busy_server_gets_fewer_downloads_at_once_and_the_sync_completes() {
+    let world = World::builder().build();
+    let env = &world.env;
+    for status in [429, 503] {
+        let mut up = Upstream::new();
+        let files: Vec<_> = VERSIONS
+            .iter()
+            .map(|version| {
+                up.add(Spec {
+                    size: 200_000,
+                    ..Spec::cpython(version, "20250115")
+                })
+            })
+            .collect();
+        let from = up.publish();
+        up.server.set_fault(
+            None,
+            Fault::Busy {
+                max: 2,
+                status,
+                retry_after: 1,
+                hold: Duration::from_millis(200),
+            },
+        );
+        let dest = env.root().join(format!("mirror-{status}"));
+        let output = sync(env, &dest, &from, &["--jobs", "8"]);
+        assert_success(&output);
+        let refused = up
+            .server
+            .requests()
+            .iter()
+            .filter(|r| r.status == Some(status))
+            .count();
+        assert!(refused > 0, "the server never said it was busy");
+        let out = String::from_utf8_lossy(&output.stdout);
+        let said: Vec<&str> = out
+            .lines()
+            .filter(|l| l.contains("answered busy"))
+            .collect();
+        assert_eq!(said.len(), 1, "{out}");
+        let now: usize = said[0]
+            .split("ran ")
+            .nth(1)
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{}", said[0]));
+        assert!((1..=2).contains(&now), "{}", said[0]);
+        assert!(said[0].contains("8 downloads at once"), "{}", said[0]);
+        for file in &files {
+            let served = std::fs::read(
+                up.dir
+                    .path()
+                    .join("www")
+                    .join(file.served.trim_start_matches('/')),
+            )
+            .unwrap();
+            assert!(std::fs::read(dest.join(&file.rel)).unwrap() == served);
+        }
+        assert_eq!(metadata(&dest).len(), files.len());
+    }
+}

@@ -11,7 +11,7 @@ fn settings(domains: Option<&str>, dns: bool) -> Settings {
         n if n == EnvVars::UV_SHIM_DNS_DOMAINS => domains.map(str::to_string),
         _ => None,
     };
-    let mut s = Settings::resolve(super::super::env::consult(&env).1, None, None);
+    let mut s = Settings::resolve(super::super::env::consult(&env).1, None, None, None);
     s.dns.value = dns;
     s
 }

@@ -40,6 +40,14 @@ pub fn run(env: Lookup, json: bool) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// Where the keys a user file cannot loosen come from.
+const TRUST_ORIGIN: &str = "system or built-in config only";
+
+/// What a `face` call runs, as doctor says it.
+fn explain(p: &Run, face: crate::handover::face::Face) -> Option<String> {
+    p.target(face).ok().map(|t| redact::text(&t.explain(face)))
+}
+
 fn build(p: &Run, proxies: &Proxies) -> Report {
     let sources = p
         .discovery
@@ -131,31 +139,31 @@ fn build(p: &Run, proxies: &Proxies) -> Report {
     settings.push(SettingLine {
         key: "allow-http",
         value: s.trust.allow_http.to_string(),
-        origin: "system config only".into(),
+        origin: TRUST_ORIGIN.into(),
     });
     settings.push(SettingLine {
         key: "dns-search",
         value: s.trust.dns_search.to_string(),
-        origin: "system config only".into(),
+        origin: TRUST_ORIGIN.into(),
     });
     if !s.trust.dns_allowed_hosts.is_empty() {
         settings.push(SettingLine {
             key: "dns-allowed-hosts",
             value: s.trust.dns_allowed_hosts.join(", "),
-            origin: "system config only".into(),
+            origin: TRUST_ORIGIN.into(),
         });
     }
     if !s.trust.allowed_hosts.is_empty() {
         settings.push(SettingLine {
             key: "allowed-hosts",
             value: s.trust.allowed_hosts.join(", "),
-            origin: "system config only".into(),
+            origin: TRUST_ORIGIN.into(),
         });
     }
     settings.push(SettingLine {
         key: "require-sha256",
         value: s.trust.require_sha256.to_string(),
-        origin: "system config only".into(),
+        origin: TRUST_ORIGIN.into(),
     });
     if !s.trust.trusted_keys.is_empty() {
         // Key ids, as minisign shows them (the config was checked when read).
@@ -169,7 +177,7 @@ fn build(p: &Run, proxies: &Proxies) -> Report {
         settings.push(SettingLine {
             key: "trusted-keys",
             value: ids.join(", "),
-            origin: "system config only".into(),
+            origin: TRUST_ORIGIN.into(),
         });
     }
 
@@ -264,10 +272,11 @@ fn build(p: &Run, proxies: &Proxies) -> Report {
             }),
             error: None,
             other_shims: shims.clone(),
-            uvx: p
-                .target(crate::handover::face::Face::Uvx)
-                .ok()
-                .map(|t| redact::text(&t.explain())),
+            uvx: explain(p, crate::handover::face::Face::Uvx),
+            // Only Windows has a uvw.
+            uvw: cfg!(windows)
+                .then(|| explain(p, crate::handover::face::Face::Uvw))
+                .flatten(),
         },
         Err(err) => {
             let err = redact::text(&err.to_string());
@@ -279,6 +288,7 @@ fn build(p: &Run, proxies: &Proxies) -> Report {
                 error: Some(err),
                 other_shims: shims,
                 uvx: None,
+                uvw: None,
             }
         }
     };

@@ -108,4 +108,7 @@ pub(super) struct UvLine {
     pub(super) other_shims: Vec<String>,
     /// What a `uvx` call runs: the real uvx, or the real uv's uvx command.
     pub(super) uvx: Option<String>,
+    /// What a `uvw` call runs (Windows only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) uvw: Option<String>,
 }

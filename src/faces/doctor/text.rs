@@ -107,6 +107,9 @@ pub(super) fn render(r: &Report) -> String {
             if let Some(uvx) = &r.real_uv.uvx {
                 let _ = writeln!(o, "  uvx {uvx}");
             }
+            if let Some(uvw) = &r.real_uv.uvw {
+                let _ = writeln!(o, "  uvw {uvw}");
+            }
         }
         (None, Some(err)) => {
             let _ = writeln!(o, "  not found: {err}");

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -23,6 +23,7 @@ use super::parts::{PartReader, PartWriter};
 use crate::fsutil::hex;
 use crate::mirror::args::{ExportArgs, UsageError};
 use crate::mirror::entry;
+use crate::mirror::hash::BUFFER;
 use crate::mirror::layout::RelPath;
 use crate::urls::METADATA_FILE;
 
@@ -203,17 +204,24 @@ fn write_bundle(
     for (rel, listed) in manifest.carried() {
         let path = rel.under(dest);
         let file = File::open(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        let mut reader = Hashing {
-            inner: file.take(listed.size),
-            hasher: Sha256::new(),
-            read: 0,
-        };
+        // Hashed below the buffer: the file is read and hashed in large
+        // blocks, and the copy into the bundle takes them from the buffer
+        // (tar's own copy would go 8 KiB at a time).
+        let mut reader = BufReader::with_capacity(
+            BUFFER,
+            Hashing {
+                inner: file.take(listed.size),
+                hasher: Sha256::new(),
+                read: 0,
+            },
+        );
         tar.append_data(
             &mut header(listed.size),
             format!("{FILES_PREFIX}{rel}"),
             &mut reader,
         )
         .with_context(|| format!("cannot write {rel} into the bundle"))?;
+        let reader = reader.into_inner();
         let sha = hex(&reader.hasher.finalize());
         if reader.read != listed.size || sha != listed.sha256 {
             bail!(

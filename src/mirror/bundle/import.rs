@@ -142,12 +142,21 @@ pub fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
     // Every file the new metadata names is in place: now, and only now, publish it.
     let target = dest.join(METADATA_FILE);
     let unchanged = std::fs::read(&target).is_ok_and(|old| old == metadata);
-    if let Some(sig) = &signature {
-        crate::fsutil::write_public(&dest.join(SIGNATURE_FILE), sig)
-            .with_context(|| format!("cannot write {}", dest.join(SIGNATURE_FILE).display()))?;
-    }
     crate::fsutil::write_public(&target, &metadata)
         .with_context(|| format!("cannot write {}", target.display()))?;
+    // The signature right after the metadata it signs: clients read the
+    // metadata first, so this order leaves a mismatched pair only to a
+    // client whose two reads fall between the two renames (and the shim
+    // then fetches the pair again), see `mirror::sign::publish_signature`.
+    match &signature {
+        Some(sig) => crate::fsutil::write_public(&dest.join(SIGNATURE_FILE), sig)
+            .with_context(|| format!("cannot write {}", dest.join(SIGNATURE_FILE).display()))?,
+        None if !unchanged => crate::mirror::sign::drop_stale_signature(
+            &dest,
+            "a signed bundle is imported (export --sign)",
+        )?,
+        None => {}
+    }
     let pruned = record(&dest, &manifest, args.prune)?;
 
     println!(
@@ -230,6 +239,8 @@ fn place(
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; crate::mirror::hash::BUFFER];
     let mut size = 0u64;
+    // The disk writes start while the file streams in, as in a sync.
+    let mut writeback = crate::mirror::writeback::Writeback::new(0);
     loop {
         let n = match entry.read(&mut buf) {
             Ok(0) => break,
@@ -240,6 +251,7 @@ fn place(
         tmp.write_all(&buf[..n])
             .with_context(|| format!("cannot write {}", target.display()))?;
         size += n as u64;
+        writeback.wrote(tmp.as_file(), size);
     }
     let sha = hex(&hasher.finalize());
     if size < listed.size {

@@ -47,7 +47,12 @@ impl PartWriter {
             Some(_) => part_name(&self.out, self.written.len() + 1),
             None => self.out.clone(),
         };
-        self.current = Some(BufWriter::new(File::create(&path)?));
+        // Large writes: the default 8 KiB buffer would make one system
+        // call per 8 KiB of the bundle.
+        self.current = Some(BufWriter::with_capacity(
+            crate::mirror::hash::BUFFER,
+            File::create(&path)?,
+        ));
         self.written.push(path);
         self.in_part = 0;
         Ok(())

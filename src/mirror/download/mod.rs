@@ -17,7 +17,7 @@
 
 mod error;
 mod source;
-mod writeback;
+mod throttle;
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -32,6 +32,7 @@ use url::Url;
 pub use error::{DownloadError, SizeError};
 use error::{Failed, io_error, transient, with_attempts};
 use source::{Open, Opened, content_length, open_file, open_http};
+use throttle::Throttle;
 
 use super::hash::{BUFFER, hash_into};
 use super::interrupt;
@@ -108,13 +109,16 @@ pub struct Downloader {
     timeout: Duration,
     received: Arc<AtomicU64>,
     auth: Arc<Auth>,
+    throttle: Arc<Throttle>,
 }
 
 impl Downloader {
-    /// A downloader that waits at most `timeout` for any answer or block of
-    /// data, retries transient failures `retries` times, and gives the
-    /// servers that want them the credentials of `auth`.
+    /// A downloader that runs at most `jobs` downloads at once (fewer once
+    /// the server answers 429 or 503), waits at most `timeout` for any
+    /// answer or block of data, retries transient failures `retries` times,
+    /// and gives the servers that want them the credentials of `auth`.
     pub fn new(
+        jobs: usize,
         timeout: Duration,
         retries: u32,
         backoff: Duration,
@@ -136,7 +140,14 @@ impl Downloader {
             timeout,
             received: Arc::new(AtomicU64::new(0)),
             auth,
+            throttle: Arc::new(Throttle::new(jobs)),
         })
+    }
+
+    /// `(asked, now)` when busy answers (429, 503) lowered the number of
+    /// downloads at once during the run.
+    pub fn concurrency_lowered(&self) -> Option<(usize, usize)> {
+        self.throttle.lowered()
     }
 
     /// Bytes received so far by every download of this downloader.
@@ -195,7 +206,25 @@ impl Downloader {
                 return Err(DownloadError::Interrupted);
             }
             attempts += 1;
-            let failed = match self.attempt(url, &part, events) {
+            let Some(slot) = self.throttle.enter() else {
+                return Err(DownloadError::Interrupted);
+            };
+            let result = self.attempt(url, &part, events);
+            // A busy answer to a request sent with too many others running
+            // is the concurrency's fault, not the download's: the limit
+            // goes down, and the attempt does not count against --retries.
+            let forgiven = match &result {
+                Err(Failed::Transient {
+                    error:
+                        DownloadError::Status {
+                            status: 429 | 503, ..
+                        },
+                    ..
+                }) => !self.throttle.busy(&slot),
+                _ => false,
+            };
+            drop(slot);
+            let failed = match result {
                 Ok(fetched) => {
                     match expected {
                         Some(expected) if expected != fetched.sha256 => {
@@ -245,7 +274,11 @@ impl Downloader {
                     progressed,
                     retry_after,
                 } => {
-                    failures = if progressed { 0 } else { failures + 1 };
+                    failures = match (progressed, forgiven) {
+                        (true, _) => 0,
+                        (false, true) => failures,
+                        (false, false) => failures + 1,
+                    };
                     if failures > self.retries || attempts >= MAX_ATTEMPTS {
                         return Err(with_attempts(error, attempts));
                     }
@@ -366,7 +399,7 @@ impl Downloader {
         // so the next attempt resumes from there.
         let mut buf = vec![0u8; BUFFER];
         let mut received = 0u64;
-        let mut writeback = writeback::Writeback::new(from);
+        let mut writeback = super::writeback::Writeback::new(from);
         loop {
             if interrupt::requested() {
                 return (

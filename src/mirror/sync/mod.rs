@@ -52,6 +52,7 @@ pub fn run(args: SyncArgs, env: Lookup) -> anyhow::Result<ExitCode> {
     interrupt::install();
     let mut progress = Progress::new();
     let downloader = Downloader::new(
+        options.jobs,
         options.timeout,
         options.retries,
         BACKOFF,

@@ -13,7 +13,7 @@ use super::run::WorkDone;
 use crate::mirror::layout::RelPath;
 use crate::mirror::manifest::{Manifest, VerifiedFile};
 use crate::mirror::write::{self, ListedEntry};
-use crate::urls::{METADATA_FILE, SIGNATURE_FILE};
+use crate::urls::METADATA_FILE;
 
 /// What the sync wrote and removed.
 #[derive(Debug)]
@@ -34,15 +34,25 @@ pub fn publish(plan: &SyncPlan, s: &SyncOptions, work: &WorkDone) -> anyhow::Res
         work.verified(rel, expected)
     });
     let metadata_path = s.dest.join(METADATA_FILE);
-    let written = write::write_if_changed(&metadata_path, &write::render(&listed))
+    let rendered = write::render(&listed);
+    // Signed on every run, not only when the metadata changed: a sync with
+    // a new key is how the signature moves to it. Signed before the write,
+    // so the signature's rename follows the metadata's at once.
+    let signature = match &s.sign {
+        Some(key) => Some((
+            key.id(),
+            crate::mirror::sign::sign_metadata(key, &rendered)?,
+        )),
+        None => None,
+    };
+    let written = write::write_if_changed(&metadata_path, &rendered)
         .with_context(|| format!("cannot write {}", metadata_path.display()))?;
-    match &s.sign {
-        // Signed on every run, not only when the metadata changed: a sync
-        // with a new key is how the signature moves to it.
-        Some(key) => crate::mirror::sign::sign_metadata(&s.dest, key)?,
-        None if written && s.dest.join(SIGNATURE_FILE).exists() => eprintln!(
-            "uv-shim: warning: the metadata changed but --sign was not given: {SIGNATURE_FILE} no longer matches it, and clients with `trusted-keys` keep their last good copy until the next sync with --sign"
-        ),
+    drop(rendered);
+    match signature {
+        Some((id, text)) => crate::mirror::sign::publish_signature(&s.dest, id, &text)?,
+        None if written => {
+            crate::mirror::sign::drop_stale_signature(&s.dest, "the next sync with --sign")?
+        }
         None => {}
     }
 

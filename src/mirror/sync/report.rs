@@ -245,6 +245,11 @@ pub fn summary(
         line.push_str(&format!(", {} removed by --prune", published.pruned.len()));
     }
     println!("{}", crate::redact::text(&line));
+    if let Some((asked, now)) = downloader.concurrency_lowered() {
+        println!(
+            "the server answered busy (HTTP 429 or 503) to {asked} downloads at once: ran {now} at a time for the rest of the run; --jobs {now} avoids it next time"
+        );
+    }
     let listed = &published.listed;
     let newly_listed = listed.iter().filter(|c| c.from_upstream).count();
     println!(

@@ -1,5 +1,6 @@
-//! Starts the disk writes of a download while it is still arriving, so the
-//! `fsync` before its rename finds little left to write.
+//! Starts the disk writes of a file while it is still arriving (a download,
+//! a file taken out of a bundle), so the `fsync` before its rename finds
+//! little left to write.
 //!
 //! Without this the kernel keeps a whole file's dirty pages until the final
 //! `fsync`, and the worker then waits for all of them while its connection
@@ -15,19 +16,19 @@ use std::fs::File;
 const STEP: u64 = 8 * 1024 * 1024;
 
 /// How far the writes of one part file have been handed to the disk.
-pub(super) struct Writeback {
+pub(crate) struct Writeback {
     /// Offset up to which writeback was requested.
     requested: u64,
 }
 
 impl Writeback {
     /// Tracking a part file whose new bytes start at `from`.
-    pub(super) fn new(from: u64) -> Writeback {
+    pub(crate) fn new(from: u64) -> Writeback {
         Writeback { requested: from }
     }
 
     /// Called after each write; `end` is the file's length now.
-    pub(super) fn wrote(&mut self, file: &File, end: u64) {
+    pub(crate) fn wrote(&mut self, file: &File, end: u64) {
         if end - self.requested >= STEP {
             start_writeback(file, self.requested, end - self.requested);
             self.requested = end;
