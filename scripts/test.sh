@@ -19,7 +19,7 @@ cd "$(dirname "$0")/.."
 skips="${CARGO_TARGET_DIR:-target}/test-skips.txt"
 musl=x86_64-unknown-linux-musl
 # The stories that build the shim for another platform (tests/it/*.rs).
-platform_stories="aarch64:: windows::"
+platform_stories="aarch64:: windows:: dist::"
 
 # Prints why the musl build cannot be tested here; nothing when it can.
 musl_missing() {

@@ -7,12 +7,13 @@
 use std::path::Path;
 use std::process::Command;
 
+use crate::common::World;
 use crate::common::dist::{
     self, ALL_TARGETS, Binary, Dist, EM_AARCH64, EM_X86_64, PE_AMD64, binary_kind, tar_entries,
     zip_member, zip_names,
 };
 use crate::common::dpkg_root::{DpkgRoot, Node};
-use crate::common::env::{assert_success, stderr, stdout};
+use crate::common::env::{assert_success, run, stderr, stdout};
 use crate::common::uv::{UV_NEW, real_uv, uv_version};
 
 /// The artifacts, or a visible skip when this machine cannot build them.
@@ -234,10 +235,55 @@ fn the_wheel_installs_into_a_fresh_venv_and_puts_uv_shim_on_path() {
 }
 
 /// The next step of the pip channel, with the `uv-shim` that
-/// `pip install uv-shim` put into a venv: `uv-shim install --bin-dir` then
-/// makes `uv` work through the shim. (Filled in when `uv-shim install` lands.)
+/// `pip install uv-shim` put into a venv: `uv-shim install --bin-dir` puts
+/// `uv` ahead of the real uv, which `uv` then reaches through the shim;
+/// `uninstall` takes it all back.
 fn after_pip_install(uv_shim: &Path) {
-    assert!(uv_shim.is_file(), "{}", uv_shim.display());
+    let world = World::builder().real_uv(UV_NEW).build();
+    let env = &world.env;
+    let bin = env.root().join("pip-bin");
+    let real = real_uv(UV_NEW);
+    let path = std::env::join_paths([
+        bin.clone(),
+        real.parent().unwrap().to_path_buf(),
+        "/usr/bin".into(),
+        "/bin".into(),
+    ])
+    .unwrap();
+    let installed = run(env
+        .command(uv_shim)
+        .args(["install", "--user", "--no-doctor", "--bin-dir"])
+        .arg(&bin)
+        .env("PATH", &path));
+    assert_success(&installed);
+    let through = run(env
+        .command(bin.join("uv"))
+        .arg("--version")
+        .env("PATH", &path));
+    assert_success(&through);
+    let direct = run(Command::new(&real).arg("--version"));
+    assert_eq!(stdout(&through), stdout(&direct));
+    assert!(stdout(&through).starts_with(&format!("uv {UV_NEW} ")));
+    let doctor = run(env
+        .command(bin.join("uv-shim"))
+        .arg("doctor")
+        .env("PATH", &path));
+    assert!(
+        stdout(&doctor).contains(&real.display().to_string()),
+        "doctor names the real uv:\n{}",
+        stdout(&doctor)
+    );
+    let removed = run(env
+        .command(uv_shim)
+        .args(["uninstall", "--bin-dir"])
+        .arg(&bin)
+        .env("PATH", &path));
+    assert_success(&removed);
+    assert!(
+        !bin.join("uv").exists(),
+        "uninstall left {}",
+        bin.join("uv").display()
+    );
 }
 
 #[test]
