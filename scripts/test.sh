@@ -3,7 +3,8 @@
 # unit and integration tests. The integration tests install what they need themselves (the pinned
 # real uv from PyPI, nginx and minisign from Debian; the aarch64 cross
 # compiler and qemu-user for the aarch64 stories; wine and mingw-w64 for the
-# Windows story).
+# Windows story; the dist story runs scripts/dist.sh, which installs its own
+# tools).
 #
 # On x86_64 Linux the tests run against the static musl build, the one
 # that is shipped (`--target x86_64-unknown-linux-musl`; musl-tools is
@@ -18,7 +19,7 @@ cd "$(dirname "$0")/.."
 skips="${CARGO_TARGET_DIR:-target}/test-skips.txt"
 musl=x86_64-unknown-linux-musl
 # The stories that build the shim for another platform (tests/it/*.rs).
-platform_stories="aarch64:: windows::"
+platform_stories="aarch64:: windows:: dist::"
 
 # Prints why the musl build cannot be tested here; nothing when it can.
 musl_missing() {

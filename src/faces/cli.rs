@@ -4,7 +4,7 @@ use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use super::shell::Shell;
 use crate::discover::Depth;
@@ -61,6 +61,13 @@ pub enum Command {
     Install(crate::install::InstallArgs),
     /// Undo `uv-shim install`: put back exactly what was there.
     Uninstall(crate::install::UninstallArgs),
+    /// Shell completions and man pages, for packagers (scripts/dist.sh).
+    #[command(hide = true)]
+    Generate {
+        /// What to generate.
+        #[command(subcommand)]
+        what: super::generate::Generate,
+    },
 }
 
 /// Parses `args` and runs the command.
@@ -83,6 +90,7 @@ pub fn run(env: Lookup, args: Vec<OsString>) -> ExitCode {
         Command::Mirror { command } => crate::mirror::run(command, env),
         Command::Install(args) => crate::install::install(env, args),
         Command::Uninstall(args) => crate::install::uninstall(env, args),
+        Command::Generate { what } => super::generate::run(what, Cli::command()),
     };
     match result {
         Ok(code) => code,

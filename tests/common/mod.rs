@@ -16,6 +16,10 @@
 //! * [`cache`]: the shim's cache as a test sees it: the metadata copy, ageing
 //!   it, the cached DNS answers.
 //! * [`debian`]: Debian packages the stories need, installed when missing.
+//! * [`dist`]: the release artifacts of `scripts/dist.sh`, built once per
+//!   machine, and readers for what is inside them (tarballs, zips, ELF/PE headers).
+//! * [`dpkg_root`]: a throw-away Debian root to install a `.deb` into with
+//!   `dpkg --root` (root).
 //! * [`dns`]: a real DNS server on `127.0.0.1` with a query log.
 //! * [`doctor`]: what `uv-shim doctor --json` said.
 //! * [`env`]: a throw-away home, config, cache and `/etc/uv` for one test, and
@@ -60,8 +64,11 @@ pub mod builtin;
 pub mod bundle;
 pub mod cache;
 pub mod debian;
+pub mod dist;
 pub mod dns;
 pub mod doctor;
+#[cfg(unix)]
+pub mod dpkg_root;
 pub mod env;
 pub mod http;
 #[cfg(unix)]

@@ -27,6 +27,9 @@ mod builtin_config;
 mod cache_faults;
 mod concurrency;
 mod control_chars;
+// Linux only: it installs the .deb with dpkg and runs the Linux binaries.
+#[cfg(target_os = "linux")]
+mod dist;
 mod dns;
 mod dns_lookup;
 mod entry_policy;
