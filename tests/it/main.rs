@@ -20,6 +20,7 @@ mod common;
 mod aarch64;
 mod air_gap;
 mod air_gap_live;
+mod air_gap_signed;
 mod budget;
 // Unix only: the golden binary replaces a symbolic link.
 #[cfg(unix)]
@@ -46,6 +47,7 @@ mod install;
 mod integrity;
 mod mirror;
 mod mirror_downloads;
+mod mirror_filters;
 #[cfg(unix)]
 mod nginx;
 mod old_uv;
