@@ -12,7 +12,8 @@
 //! Windows config paths (`%APPDATA%`, `%PROGRAMDATA%`, uv's own
 //! `%APPDATA%\uv\uv.toml`) are honoured; `env --shell powershell` quotes a
 //! cache path with a space and a `'`; Ctrl-C is left to uv, and a killed
-//! shim takes uv with it. The folders and the mirror are
+//! shim takes uv with it; `uv-shim install` makes `.exe` copies that reach
+//! the real uv, and `uninstall` takes them back. The folders and the mirror are
 //! [`crate::common::wine_scene`]'s.
 
 use std::fs;
@@ -47,6 +48,7 @@ fn the_windows_build_under_wine() {
     windows_config_paths_are_honoured(&scene, &mirror);
     powershell_gets_windows_paths_quoted(&scene, &mirror);
     ctrl_c_is_left_to_uv_and_a_killed_shim_takes_uv_with_it(&scene, &mirror);
+    install_puts_exe_copies_ahead_of_the_real_uv_and_uninstall_takes_them_back(&scene);
     eprintln!("windows story: {:?} after set-up", started.elapsed());
 }
 
@@ -345,4 +347,71 @@ fn ctrl_c_is_left_to_uv_and_a_killed_shim_takes_uv_with_it(scene: &Scene, mirror
         real_uv_processes(scene).is_empty()
     });
     mirror.server.clear_faults();
+}
+
+/// `uv-shim install` on Windows, as a user who unzipped the release: `.exe`
+/// copies (`uv`, `uvx`, `uvw`, `uv-shim`) in a new folder ahead of the real
+/// uv, and `uv.exe` there reaches the real uv. `uninstall` runs from the
+/// unzipped copy (Windows cannot delete a running program) and leaves no
+/// folder behind.
+fn install_puts_exe_copies_ahead_of_the_real_uv_and_uninstall_takes_them_back(scene: &Scene) {
+    let wine = scene.wine;
+    let unzipped = scene.dir.path().join("unzipped");
+    let bin = scene.dir.path().join("installed bin");
+    fs::create_dir_all(&unzipped).unwrap();
+    fs::copy(&wine.shim, unzipped.join("uv-shim.exe")).unwrap();
+    let command = |exe: &std::path::Path, args: &[&str]| {
+        let mut cmd = wine.command(exe, &[&bin, &wine.uv_dir], &unzipped);
+        cmd.args(args)
+            .env("UV_SHIM_CACHE_DIR", windows_path(&scene.cache))
+            .env(
+                "UV_CACHE_DIR",
+                windows_path(&scene.dir.path().join("uv-cache")),
+            );
+        wine.run(&mut cmd)
+    };
+    let bin_dir = windows_path(&bin);
+    let installed = command(
+        &unzipped.join("uv-shim.exe"),
+        &["install", "--user", "--no-doctor", "--bin-dir", &bin_dir],
+    );
+    assert_eq!(
+        installed.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&installed),
+        stderr(&installed)
+    );
+    for exe in ["uv-shim.exe", "uv.exe", "uvx.exe", "uvw.exe"] {
+        assert!(bin.join(exe).is_file(), "install made no {exe}");
+    }
+    let through = command(&bin.join("uv.exe"), &["--version"]);
+    assert_eq!(through.status.code(), Some(0), "{}", stderr(&through));
+    assert!(
+        stdout(&through).starts_with(&format!("uv {UV_NEW} ")),
+        "{}",
+        stdout(&through)
+    );
+    let again = command(
+        &unzipped.join("uv-shim.exe"),
+        &["install", "--user", "--no-doctor", "--bin-dir", &bin_dir],
+    );
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert!(
+        stdout(&again).contains("nothing to do"),
+        "a second install changes nothing: {}",
+        stdout(&again)
+    );
+    let removed = command(
+        &unzipped.join("uv-shim.exe"),
+        &["uninstall", "--bin-dir", &bin_dir],
+    );
+    assert_eq!(
+        removed.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&removed),
+        stderr(&removed)
+    );
+    assert!(!bin.exists(), "uninstall left {}", bin.display());
 }
