@@ -181,26 +181,30 @@ pub fn digest(text: &str) -> String {
 
 /// Writes `text` to `path` atomically. An existing file keeps its mode and
 /// owner, and is first kept at `backup` (a hard link, so its bytes, mode
-/// and owner stay exactly as they were) when `backup` is given; a new file
-/// gets the umask's mode (the system config must be readable by everyone).
-pub fn write(path: &Path, text: &str, backup: Option<&Path>) -> std::io::Result<()> {
+/// and owner stay exactly as they were) when `backup` is given. A new file
+/// is `private` (0600: a user's config may come to hold a token) or gets
+/// the umask's mode (the system config must be readable by everyone).
+pub fn write(path: &Path, text: &str, backup: Option<&Path>, private: bool) -> std::io::Result<()> {
     let old = match std::fs::metadata(path) {
         Ok(meta) => Some(meta),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
         Err(err) => return Err(err),
     };
-    let Some(old) = old else {
+    if old.is_none() && !private {
         return crate::fsutil::write_public(path, text.as_bytes());
-    };
-    if let Some(backup) = backup {
+    }
+    if let (Some(_), Some(backup)) = (&old, backup) {
         keep_aside(path, backup)?;
     }
     let dir = path.parent().unwrap_or(Path::new("."));
+    // A temporary file is made 0600, so a new private file never shows more.
     let mut tmp = tempfile::Builder::new()
         .prefix(crate::fsutil::atomic::TEMP_PREFIX)
         .tempfile_in(dir)?;
     tmp.write_all(text.as_bytes())?;
-    same_owner_and_mode(tmp.as_file(), &old)?;
+    if let Some(old) = &old {
+        same_owner_and_mode(tmp.as_file(), old)?;
+    }
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|err| err.error)?;
     Ok(())
@@ -321,7 +325,8 @@ mod tests {
         std::fs::write(&path, "mirror = \"https://u:tok@m.example/\"\n").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         let backup = dir.path().join(".c.toml.backup");
-        write(&path, "ttl = \"1m\"\n", Some(&backup)).unwrap();
+        // `private` is for new files only: an existing one keeps its own mode.
+        write(&path, "ttl = \"1m\"\n", Some(&backup), false).unwrap();
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
         assert_eq!(mode(&path), 0o600);
         assert_eq!(mode(&backup), 0o600);
@@ -330,5 +335,19 @@ mod tests {
             "mirror = \"https://u:tok@m.example/\"\n"
         );
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "ttl = \"1m\"\n");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_user_config_is_private_and_a_new_system_config_readable() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+        let user = dir.path().join("user.toml");
+        write(&user, "mirror = \"https://u:tok@m.example/\"\n", None, true).unwrap();
+        assert_eq!(mode(&user), 0o600);
+        let system = dir.path().join("system.toml");
+        write(&system, "ttl = \"1m\"\n", None, false).unwrap();
+        assert_eq!(mode(&system) & 0o044, 0o044, "readable by everyone");
     }
 }

@@ -95,7 +95,8 @@ pub fn install(env: Lookup, args: InstallArgs) -> anyhow::Result<ExitCode> {
         uv: real_uv_to_record(&dir, &record, &config, env, &cache, &mut said, &mut notes),
         ..wanted
     };
-    write_config(&config, &wanted, &mut record, &mut said)?;
+    let private = matches!(scope, Scope::User);
+    write_config(&config, &wanted, private, &mut record, &mut said)?;
     save(&record)?;
 
     if said.is_empty() {
@@ -264,9 +265,11 @@ fn real_uv_to_record(
 
 /// Writes the wanted keys into the config (nothing when it already says
 /// them), keeping the file as it was before the first install for uninstall.
+/// A new user config is `private` (0600), a new system config readable by all.
 fn write_config(
     path: &Path,
     wanted: &Wanted,
+    private: bool,
     record: &mut InstallRecord,
     said: &mut Vec<String>,
 ) -> anyhow::Result<()> {
@@ -295,7 +298,7 @@ fn write_config(
         None => edited.before.as_ref().map(|_| backup_path(path)),
     };
     let new_backup = backup.as_deref().filter(|_| record.config.is_none());
-    config_edit::write(path, &edited.after, new_backup)
+    config_edit::write(path, &edited.after, new_backup, private)
         .with_context(|| format!("cannot write the config {}", permission_hint(path)))?;
     record.config = Some(ConfigChange {
         path: path.to_path_buf(),

@@ -310,6 +310,8 @@ fn mirror_and_dns_domain_write_a_ready_config_and_bad_values_change_nothing() {
     assert_success(&output);
     let config = env.config_dir().join("uv-shim/config.toml");
     let text = std::fs::read_to_string(&config).unwrap();
+    let mode = std::fs::metadata(&config).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "a new user config is its owner's alone");
     assert_eq!(
         text,
         format!("mirror = \"{base}\"\ndns-domains = [\"corp.example\"]\n")
