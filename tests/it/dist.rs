@@ -376,19 +376,25 @@ fn each_deb_names_its_architecture_and_ships_binary_docs_completions_and_man_pag
     }
 }
 
-#[test]
-fn the_deb_keeps_a_real_uv_and_gives_it_back_on_remove() {
-    let Some(dist) = artifacts() else { return };
+/// The amd64 .deb, when this machine can install it into a throw-away
+/// root (x86_64, root for dpkg); else a visible skip.
+fn installable_deb() -> Option<std::path::PathBuf> {
+    let dist = artifacts()?;
     if !crate::common::require_root("it installs the .deb into a throw-away root with dpkg") {
-        return;
+        return None;
     }
     if !cfg!(all(target_os = "linux", target_arch = "x86_64"))
         || !dist.built("x86_64-unknown-linux-musl")
     {
         crate::common::skip("only the amd64 .deb installs on this machine");
-        return;
+        return None;
     }
-    let deb = dist.deb("amd64");
+    Some(dist.deb("amd64"))
+}
+
+#[test]
+fn the_deb_keeps_a_real_uv_and_gives_it_back_on_remove() {
+    let Some(deb) = installable_deb() else { return };
     // A machine with a real uv in /usr/bin (from another package, or pip into /usr).
     let root = DpkgRoot::new();
     let real = real_uv(UV_NEW);
@@ -457,17 +463,7 @@ fn the_deb_keeps_a_real_uv_and_gives_it_back_on_remove() {
 
 #[test]
 fn the_deb_leaves_an_admins_config_alone_and_cleans_up_after_itself() {
-    let Some(dist) = artifacts() else { return };
-    if !crate::common::require_root("it installs the .deb into a throw-away root with dpkg") {
-        return;
-    }
-    if !cfg!(all(target_os = "linux", target_arch = "x86_64"))
-        || !dist.built("x86_64-unknown-linux-musl")
-    {
-        crate::common::skip("only the amd64 .deb installs on this machine");
-        return;
-    }
-    let deb = dist.deb("amd64");
+    let Some(deb) = installable_deb() else { return };
 
     // No uv at all: links only, no config; remove and purge leave nothing.
     let bare = DpkgRoot::new();
