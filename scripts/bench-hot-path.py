@@ -18,15 +18,12 @@ Usage: python3 scripts/bench-hot-path.py [--rounds N] [--entries N]
                    twice or more to compare builds in the same interleaved run
 Needs: cargo, python3 with pip (to fetch uv from PyPI), cc.
 """
-import argparse, json, os, random, shutil, statistics, subprocess, sys, tempfile, threading, time
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+import argparse, json, os, random, shutil, statistics, subprocess, sys, tempfile, time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from benchlib import ROOT, metadata, serve, sh
+import benchlib
+
 UV_VERSION = "0.13.9"
-
-
-def sh(*args, **kw):
-    return subprocess.run(args, check=True, **kw)
 
 
 def real_uv():
@@ -42,16 +39,12 @@ def build_shim(target=None):
     """Builds the shim the way install.sh does (static on glibc Linux), or
     the release build for `target`."""
     if target:
-        sh("cargo", "build", "--release", "--locked", "--quiet", "--target", target, cwd=ROOT)
-        return os.path.join(ROOT, "target", target, "release", "uv-shim")
+        return benchlib.build_release(target)
     host = subprocess.run(["rustc", "-vV"], check=True, capture_output=True, text=True).stdout
     host = next(l.split(": ", 1)[1] for l in host.splitlines() if l.startswith("host: "))
     if host.endswith("-linux-gnu"):
-        env = dict(os.environ, RUSTFLAGS=(os.environ.get("RUSTFLAGS", "") + " -C target-feature=+crt-static").strip())
-        sh("cargo", "build", "--release", "--locked", "--quiet", "--target", host, cwd=ROOT, env=env)
-        return os.path.join(ROOT, "target", host, "release", "uv-shim")
-    sh("cargo", "build", "--release", "--locked", "--quiet", cwd=ROOT)
-    return os.path.join(ROOT, "target", "release", "uv-shim")
+        return benchlib.build_release(host, "-C target-feature=+crt-static")
+    return benchlib.build_release()
 
 
 def trampoline(work, uv):
@@ -61,33 +54,6 @@ def trampoline(work, uv):
     out = os.path.join(work, "tramp")
     sh("cc", "-O2", "-o", out, src)
     return out
-
-
-def metadata(n):
-    doc = {}
-    for i in range(n):
-        minor, patch = 8 + i % 7, i // 7
-        build = "20250101"
-        name = f"cpython-3.{minor}.{patch}+{build}-x86_64-unknown-linux-gnu-install_only.tar.gz"
-        doc[f"cpython-3.{minor}.{patch}-linux-x86_64-gnu-{i}"] = {
-            "name": "cpython", "arch": {"family": "x86_64", "variant": None}, "os": "linux",
-            "libc": "gnu", "major": 3, "minor": minor, "patch": patch % 256, "prerelease": "",
-            "url": f"{build}/{name.replace('+', '%2B')}", "sha256": "ab" * 32,
-            "variant": None, "build": build,
-        }
-    return doc
-
-
-class Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, *a):
-        pass
-
-
-def serve(directory):
-    handler = lambda *a, **k: Quiet(*a, directory=directory, **k)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
 
 
 def timed(cmd, env):

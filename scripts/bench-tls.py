@@ -18,22 +18,13 @@ Usage: python3 scripts/bench-tls.py [--rounds N] [--shim PATH]
 Needs: cargo (unless --shim), openssl (Debian's binary), python3; root for the
 system-store case. The real uv is not needed (UV_SHIM_REAL_UV=/bin/true).
 """
-import argparse, base64, json, os, shutil, ssl, statistics, subprocess, sys, tempfile, threading, time
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+import argparse, base64, json, os, shutil, ssl, statistics, subprocess, sys, tempfile, time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import benchlib
+from benchlib import ROOT, Quiet, metadata, sh
+
 SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 SECRET = ("ann", "s3cret")
-
-
-def sh(*args, **kw):
-    return subprocess.run(args, check=True, **kw)
-
-
-def build_shim():
-    sh("cargo", "build", "--release", "--quiet", cwd=ROOT)
-    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-    return os.path.join(target, "release", "uv-shim")
 
 
 def make_ca(work):
@@ -52,27 +43,10 @@ def make_ca(work):
     return ca, cert, key
 
 
-def metadata(n):
-    doc = {}
-    for i in range(n):
-        minor, patch = 8 + i % 7, i // 7
-        name = f"cpython-3.{minor}.{patch}+20250101-x86_64-unknown-linux-gnu-install_only.tar.gz"
-        doc[f"cpython-3.{minor}.{patch}-linux-x86_64-gnu-{i}"] = {
-            "name": "cpython", "arch": {"family": "x86_64", "variant": None}, "os": "linux",
-            "libc": "gnu", "major": 3, "minor": minor, "patch": patch % 256, "prerelease": "",
-            "url": f"20250101/{name.replace('+', '%2B')}", "sha256": "ab" * 32,
-            "variant": None, "build": "20250101",
-        }
-    return doc
-
-
 def serve(directory, tls=None, login=None):
     expected = "Basic " + base64.b64encode(":".join(login).encode()).decode() if login else None
 
-    class Handler(SimpleHTTPRequestHandler):
-        def log_message(self, *a):
-            pass
-
+    class Handler(Quiet):
         def do_GET(self):
             if expected and self.headers.get("Authorization") != expected:
                 self.send_response(401)
@@ -82,13 +56,12 @@ def serve(directory, tls=None, login=None):
                 return
             super().do_GET()
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), lambda *a, **k: Handler(*a, directory=directory, **k))
+    context = None
     if tls:
         cert, key = tls
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert, key)
-        server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = benchlib.serve(directory, Handler, context)
     scheme = "https" if tls else "http"
     return f"{scheme}://127.0.0.1:{server.server_address[1]}/uv/"
 
@@ -115,11 +88,11 @@ def main():
 
     if os.geteuid() == 0 and not args.in_namespace and shutil.which("unshare"):
         # Run again in a private mount namespace, where the system store can be changed.
-        shim = args.shim or build_shim()
+        shim = args.shim or benchlib.build_release()
         os.execvp("unshare", ["unshare", "--mount", "--propagation", "private", sys.executable,
                               os.path.abspath(__file__), "--in-namespace", "--rounds", str(args.rounds),
                               "--shim", shim])
-    shim = args.shim or build_shim()
+    shim = args.shim or benchlib.build_release()
     work = tempfile.mkdtemp(prefix="uv-shim-bench-tls-")
     try:
         www = os.path.join(work, "www")

@@ -19,20 +19,14 @@ Documents:
 Usage: python3 scripts/measure-memory.py [--binary PATH] [--rounds N] [--only NAME]
 Without --binary it builds the release binary (cargo build --release).
 """
-import argparse, gzip, json, os, subprocess, sys, tempfile, threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+import argparse, gzip, json, os, subprocess, sys, tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from benchlib import ROOT, build_release, serve
+
 FIXTURE = os.path.join(ROOT, "tests", "fixtures", "download-metadata-2026-08-18.json.gz")
 CAP = 64 * 1024 * 1024  # fetch::MAX_BODY
 TIME = "/usr/bin/time"  # GNU time (Debian: the `time` package)
 SLACK = 4096  # stay safely under the cap
-
-
-def build():
-    subprocess.run(["cargo", "build", "--release", "--locked", "--quiet"], cwd=ROOT, check=True)
-    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-    return os.path.join(target, "release", "uv-shim")
 
 
 def upstream():
@@ -64,18 +58,6 @@ def array_64(up):
     return (head + ",".join(["0"] * count) + tail).encode()
 
 
-class Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, *a):
-        pass
-
-
-def serve(directory):
-    handler = lambda *a, **k: Quiet(*a, directory=directory, **k)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
 def cold_call(shim_uv, env, cache):
     """One call with an empty cache: (peak RSS in MiB, seconds, copy written, stderr)."""
     subprocess.run(["rm", "-rf", cache], check=True)
@@ -100,7 +82,7 @@ def main():
     args = ap.parse_args()
     if not os.access(TIME, os.X_OK):
         sys.exit(f"{TIME} is missing: install GNU time (Debian: apt-get install time)")
-    shim = os.path.abspath(args.binary) if args.binary else build()
+    shim = os.path.abspath(args.binary) if args.binary else build_release()
     up = upstream()
     docs = {"upstream": lambda: up, "entries-64MiB": lambda: entries_64(up), "array-64MiB": lambda: array_64(up)}
     with tempfile.TemporaryDirectory() as work:
