@@ -115,6 +115,21 @@ impl Mirror {
             .collect()
     }
 
+    /// The mirror was asked for a build exactly once, by uv `version` (its
+    /// User-Agent), and never for metadata: what an old uv does, which only
+    /// knows its built-in list.
+    #[track_caller]
+    pub fn assert_one_build_request_from(&self, version: &str) {
+        let asked = self.build_requests();
+        assert_eq!(asked.len(), 1, "{:#?}", self.server.requests());
+        let agent = asked[0].user_agent.as_deref().unwrap_or("");
+        assert!(
+            agent.starts_with(&format!("uv/{version}")),
+            "asked by {agent:?}, not uv {version}"
+        );
+        assert_eq!(self.metadata_requests(), 0, "an old uv reads no metadata");
+    }
+
     /// uv fetched the mirror's build exactly once and installed it into `env`.
     #[track_caller]
     pub fn assert_build_installed(&self, env: &TestEnv, label: &str) {

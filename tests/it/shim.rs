@@ -68,17 +68,8 @@ fn old_uv_gets_the_mirror_variables_and_asks_the_mirror() {
     // build that list names (which our crafted mirror does not hold).
     let output = run(env.uv().args(["python", "install", &mirror.version()]));
     assert_failure(&output);
-    let asked = mirror.build_requests();
-    assert_eq!(asked.len(), 1, "{:#?}", mirror.server.requests());
-    assert!(
-        asked[0]
-            .user_agent
-            .as_deref()
-            .unwrap_or("")
-            .starts_with("uv/0.5.31")
-    );
     // The old uv cannot read metadata, so the shim fetched none.
-    assert_eq!(mirror.metadata_requests(), 0);
+    mirror.assert_one_build_request_from("0.5.31");
 
     let vars = world.seen_by_uv().vars;
     assert_eq!(

@@ -222,18 +222,7 @@ fn old_uvs_uvx_asks_the_mirror() {
 
     let output = uvx_python(env, &uvx, mirror);
     assert_failure(&output);
-    let asked = mirror.build_requests();
-    assert_eq!(asked.len(), 1, "{:#?}", mirror.server.requests());
-    assert!(
-        asked[0]
-            .user_agent
-            .as_deref()
-            .unwrap_or("")
-            .starts_with(&format!("uv/{UV_OLD}")),
-        "{:?}",
-        asked[0]
-    );
-    assert_eq!(mirror.metadata_requests(), 0);
+    mirror.assert_one_build_request_from(UV_OLD);
 }
 
 /// The last uv before the hidden `tool uvx` command (uv 0.2.22 added it);
